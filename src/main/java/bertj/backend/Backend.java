@@ -1,0 +1,91 @@
+package bertj.backend;
+
+import bertj.model.BertWeights;
+import bertj.model.GeluForm;
+import bertj.readers.Tensor;
+
+/**
+ * The handful of ops a BERT forward pass is made of. {@link bertj.encoder.BertEncoder} composes them into the
+ * model; a backend only knows how to run each op in its own precision and memory.
+ *
+ * <p>Activations are row-major matrices [rows, cols] with one row per token (rows = batch × seqLen) that live
+ * wherever the backend keeps them — Java arrays, device buffers — behind the {@link Matrix} handle; they are
+ * read back to the host only by {@link #read}. Weights are uploaded once ({@link #linear}, {@link #vector},
+ * {@link #table}) and stay resident. Matrices made between {@link #begin} and {@link #end} belong to that pass:
+ * after end() the backend may reuse their memory.
+ *
+ * <p>A backend instance is used by one thread at a time.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** An activation matrix [rows, cols] held by the backend. */
+    interface Matrix {
+        int rows();
+
+        int cols();
+    }
+
+    /** An uploaded weight: a linear layer, a vector or an embedding table. */
+    interface Param {
+    }
+
+    /** What, if anything, follows the bias in {@link #linear(Matrix, Param, Epilogue)}. */
+    enum Epilogue {
+        NONE, GELU_ERF, GELU_TANH;
+
+        public static Epilogue gelu(GeluForm form) {
+            return form == GeluForm.ERF ? GELU_ERF : GELU_TANH;
+        }
+    }
+
+    /** Short name used on the command line: reference, cpu, opencl. */
+    String name();
+
+    /** Arithmetic precision of the activations: float64, float32 or float16. */
+    String precision();
+
+    /** A linear layer y = x Wᵀ + b with W [out, in] (PyTorch layout) and b [out]. */
+    Param linear(BertWeights.Linear weights);
+
+    /** A vector such as LayerNorm's γ or β. */
+    Param vector(Tensor values);
+
+    /** An embedding table [rows, width]. */
+    Param table(Tensor values);
+
+    /** Starts a forward pass over {@code batch}. */
+    void begin(Batch batch);
+
+    /** Ends the pass: every matrix made since {@link #begin} may be reused. */
+    void end();
+
+    /**
+     * BertEmbeddings: for token t of the batch, LayerNorm(word[id_t] + position[t mod seqLen] + tokenType[type_t]).
+     */
+    Matrix embed(Batch batch, Param word, Param position, Param tokenType, Param gamma, Param beta, double eps);
+
+    /** y = x Wᵀ + b, then the epilogue (GELU) if any. x is [rows, in]; y is [rows, out]. */
+    Matrix linear(Matrix x, Param linear, Epilogue epilogue);
+
+    /**
+     * Multi-head scaled dot-product attention for every (sequence, head): softmax(q kᵀ / √d + mask) v, where
+     * q, k, v are [tokens, H] with head h in columns [h·d, (h+1)·d) and mask adds −10000 to padded keys.
+     * Returns the context [tokens, H], heads concatenated.
+     */
+    Matrix attention(Batch batch, Matrix q, Matrix k, Matrix v, int heads);
+
+    /**
+     * The attention probabilities softmax(q kᵀ / √d + mask), [batch · heads · seqLen, seqLen] (layout
+     * [b][h][i][j]). Only traces need them; the forward pass uses the fused {@link #attention}.
+     */
+    Matrix attentionProbs(Batch batch, Matrix q, Matrix k, int heads);
+
+    /** LayerNorm(x + residual) row by row: (z − mean) / √(var + eps) · γ + β, var the biased variance. */
+    Matrix addLayerNorm(Matrix x, Matrix residual, Param gamma, Param beta, double eps);
+
+    /** Copies a matrix to the host in float64, row-major. */
+    double[] read(Matrix m);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,33 @@
+package bertj.backend;
+
+import bertj.backend.cpu.CpuBackend;
+import bertj.backend.reference.ReferenceBackend;
+
+import java.util.List;
+
+/** Creates backends by their command-line names. */
+public final class Backends {
+    private Backends() {
+    }
+
+    public static final List<String> NAMES = List.of("reference", "cpu", "opencl");
+
+    /** Options a backend may use: the OpenCL device index, the number of CPU threads (0 = all cores). */
+    public record Options(int device, int threads) {
+        public static Options defaults() {
+            return new Options(0, 0);
+        }
+    }
+
+    public static Backend create(String name) {
+        return create(name, Options.defaults());
+    }
+
+    public static Backend create(String name, Options options) {
+        return switch (name) {
+            case "reference" -> new ReferenceBackend();
+            case "cpu" -> new CpuBackend();
+            default -> throw new IllegalArgumentException("unknown backend '" + name + "' (choose from " + String.join(", ", NAMES) + ")");
+        };
+    }
+}

@@ -1,0 +1,27 @@
+package bertj.cli;
+
+import bertj.backend.Backend;
+import bertj.backend.Backends;
+import picocli.CommandLine.Option;
+
+/** Which backend runs the model, and its settings. */
+public class BackendOptions {
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu",
+            description = "reference (float64 oracle), cpu (float32, default) or opencl (fp16 kernels).")
+    String backend;
+
+    @Option(names = "--device", paramLabel = "N", defaultValue = "0", description = "OpenCL device index (see 'bertj devices').")
+    int device;
+
+    @Option(names = "--threads", paramLabel = "T", defaultValue = "0", description = "CPU threads (0: all cores).")
+    int threads;
+
+    Backend create() {
+        if (!Backends.NAMES.contains(backend)) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "unknown backend '" + backend + "' (choose from " + String.join(", ", Backends.NAMES) + ")");
+        }
+        if (threads < 0) throw new IllegalArgumentException("--threads must be 0 (all cores) or positive");
+        return Backends.create(backend, new Backends.Options(device, threads));
+    }
+}

@@ -1,0 +1,113 @@
+package bertj.cli;
+
+import bertj.readers.ModelFileException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * The {@code bertj} command. Exit codes: 0 success, 1 any error (one line on stderr, a stack trace only with
+ * {@code --verbose}), 2 a usage error.
+ */
+@Command(name = "bertj", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "A pure-Java BERT encoder for NVIDIA's distilled BERT 4L-288D SQuAD checkpoint, with parity evidence against PyTorch.",
+        subcommands = {InfoCommand.class, ParityCommand.class, TraceCommand.class, ConvertCommand.class})
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (try 'bertj --help')");
+    }
+
+    public static void main(String[] args) {
+        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+        PrintStream err = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), true, StandardCharsets.UTF_8);
+        int code = run(args, out, err);
+        out.flush();
+        err.flush();
+        System.exit(code);
+    }
+
+    /** Runs the command line and returns its exit code; used by main and by tests. */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        boolean verbose = Arrays.asList(args).contains("--verbose");
+        CommandLine cmd = new CommandLine(new Main());
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        cmd.setParameterExceptionHandler((ex, a) -> {
+            CommandLine c = ex.getCommandLine();
+            err.println("bertj: " + oneLine(ex.getMessage()) + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
+            return 2;
+        });
+        cmd.setExecutionExceptionHandler((ex, c, parsed) -> {
+            if (ex instanceof CommandLine.ParameterException pe) {
+                err.println("bertj: " + oneLine(pe.getMessage()) + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
+                return 2;
+            }
+            err.println("bertj: " + describe(ex));
+            if (verbose) {
+                ex.printStackTrace(err);
+            }
+            return 1;
+        });
+        try {
+            return cmd.execute(args);
+        } catch (OutOfMemoryError e) {
+            err.println("bertj: out of memory (" + e.getMessage() + "); give the JVM more with JAVA_OPTS=-Xmx…");
+            return 1;
+        }
+    }
+
+    /** A user-facing sentence for an exception: its message for the errors we raise, its type for bugs. */
+    static String describe(Throwable ex) {
+        if (ex instanceof ModelFileException || ex instanceof IllegalArgumentException || ex instanceof UserError) {
+            return oneLine(ex.getMessage());
+        }
+        if (ex instanceof UncheckedIOException u) {
+            ex = u.getCause();
+        }
+        if (ex instanceof java.nio.file.NoSuchFileException) {
+            return "no such file: " + ex.getMessage();
+        }
+        if (ex instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied: " + ex.getMessage();
+        }
+        if (ex instanceof IOException) {
+            return "I/O error: " + oneLine(String.valueOf(ex.getMessage()));
+        }
+        if (ex instanceof OutOfMemoryError) {
+            return "out of memory; give the JVM more with JAVA_OPTS=-Xmx…";
+        }
+        return "internal error: " + ex.getClass().getSimpleName() + ": " + oneLine(String.valueOf(ex.getMessage()))
+                + " (run with --verbose for the stack trace)";
+    }
+
+    static String oneLine(String s) {
+        if (s == null) return "error";
+        return s.replace("\r", " ").replace("\n", " ").trim();
+    }
+
+    /** An error in what the user asked for that is not a usage error (exit 1). */
+    public static final class UserError extends RuntimeException {
+        public UserError(String message) {
+            super(message);
+        }
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"bertj " + (v == null ? "development build" : v)};
+        }
+    }
+}

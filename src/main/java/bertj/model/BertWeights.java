@@ -1,0 +1,113 @@
+package bertj.model;
+
+import bertj.readers.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The weights of a BERT encoder (and its optional pooler and QA head), in canonical names and PyTorch's
+ * layouts: a linear layer's weight is [out, in] and computes y = x Wᵀ + b.
+ */
+public record BertWeights(BertConfig config, Embeddings embeddings, List<Layer> layers, Linear pooler, Linear qaOutputs) {
+
+    /** y = x Wᵀ + b with W [out, in] and b [out]. */
+    public record Linear(Tensor weight, Tensor bias) {
+        public int in() {
+            return weight.dim(1);
+        }
+
+        public int out() {
+            return weight.dim(0);
+        }
+    }
+
+    /** LayerNorm's γ (weight) and β (bias), both [H]. */
+    public record LayerNorm(Tensor weight, Tensor bias) {
+    }
+
+    /** BertEmbeddings: word [V, H], position [P, H] and token-type [T, H] tables, then LayerNorm. */
+    public record Embeddings(Tensor word, Tensor position, Tensor tokenType, LayerNorm layerNorm) {
+    }
+
+    /**
+     * One BertLayer: BertSelfAttention (query, key, value), BertSelfOutput (attentionOutput +
+     * attentionLayerNorm), BertIntermediate (intermediate, then GELU) and BertOutput (output + outputLayerNorm).
+     */
+    public record Layer(Linear query, Linear key, Linear value, Linear attentionOutput, LayerNorm attentionLayerNorm,
+                        Linear intermediate, Linear output, LayerNorm outputLayerNorm) {
+    }
+
+    public boolean hasQaHead() {
+        return qaOutputs != null;
+    }
+
+    /** Builds the record from canonical tensors; the names and shapes must already have been checked. */
+    public static BertWeights of(BertConfig config, Map<String, Tensor> t) {
+        Embeddings emb = new Embeddings(t.get(TensorNames.WORD_EMBEDDINGS), t.get(TensorNames.POSITION_EMBEDDINGS),
+                t.get(TensorNames.TOKEN_TYPE_EMBEDDINGS), norm(t, TensorNames.EMBEDDINGS_LAYER_NORM));
+        List<Layer> layers = new java.util.ArrayList<>();
+        for (int i = 0; i < config.numLayers(); i++) {
+            layers.add(new Layer(
+                    linear(t, TensorNames.layer(i, "attention.self.query")),
+                    linear(t, TensorNames.layer(i, "attention.self.key")),
+                    linear(t, TensorNames.layer(i, "attention.self.value")),
+                    linear(t, TensorNames.layer(i, "attention.output.dense")),
+                    norm(t, TensorNames.layer(i, "attention.output.LayerNorm")),
+                    linear(t, TensorNames.layer(i, "intermediate.dense")),
+                    linear(t, TensorNames.layer(i, "output.dense")),
+                    norm(t, TensorNames.layer(i, "output.LayerNorm"))));
+        }
+        Linear pooler = t.containsKey(TensorNames.POOLER + ".weight") ? linear(t, TensorNames.POOLER) : null;
+        Linear qa = t.containsKey(TensorNames.QA_OUTPUTS + ".weight") ? linear(t, TensorNames.QA_OUTPUTS) : null;
+        return new BertWeights(config, emb, List.copyOf(layers), pooler, qa);
+    }
+
+    /** Every tensor under its canonical name, in forward order. */
+    public Map<String, Tensor> canonicalTensors() {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        m.put(TensorNames.WORD_EMBEDDINGS, embeddings.word());
+        m.put(TensorNames.POSITION_EMBEDDINGS, embeddings.position());
+        m.put(TensorNames.TOKEN_TYPE_EMBEDDINGS, embeddings.tokenType());
+        put(m, TensorNames.EMBEDDINGS_LAYER_NORM, embeddings.layerNorm());
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            put(m, TensorNames.layer(i, "attention.self.query"), l.query());
+            put(m, TensorNames.layer(i, "attention.self.key"), l.key());
+            put(m, TensorNames.layer(i, "attention.self.value"), l.value());
+            put(m, TensorNames.layer(i, "attention.output.dense"), l.attentionOutput());
+            put(m, TensorNames.layer(i, "attention.output.LayerNorm"), l.attentionLayerNorm());
+            put(m, TensorNames.layer(i, "intermediate.dense"), l.intermediate());
+            put(m, TensorNames.layer(i, "output.dense"), l.output());
+            put(m, TensorNames.layer(i, "output.LayerNorm"), l.outputLayerNorm());
+        }
+        if (pooler != null) put(m, TensorNames.POOLER, pooler);
+        if (qaOutputs != null) put(m, TensorNames.QA_OUTPUTS, qaOutputs);
+        return m;
+    }
+
+    public long parameterCount() {
+        long n = 0;
+        for (Tensor x : canonicalTensors().values()) n += x.numel();
+        return n;
+    }
+
+    private static void put(Map<String, Tensor> m, String module, Linear l) {
+        m.put(module + ".weight", l.weight());
+        m.put(module + ".bias", l.bias());
+    }
+
+    private static void put(Map<String, Tensor> m, String module, LayerNorm n) {
+        m.put(module + ".weight", n.weight());
+        m.put(module + ".bias", n.bias());
+    }
+
+    private static Linear linear(Map<String, Tensor> t, String module) {
+        return new Linear(t.get(module + ".weight"), t.get(module + ".bias"));
+    }
+
+    private static LayerNorm norm(Map<String, Tensor> t, String module) {
+        return new LayerNorm(t.get(module + ".weight"), t.get(module + ".bias"));
+    }
+}

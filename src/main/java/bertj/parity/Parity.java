@@ -1,0 +1,117 @@
+package bertj.parity;
+
+import bertj.backend.Batch;
+import bertj.encoder.BertEncoder;
+import bertj.readers.ModelFileException;
+import bertj.readers.Tensor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Runs an encoder on a reference file's inputs and measures how far each output is from the expected one. */
+public final class Parity {
+    private Parity() {
+    }
+
+    /** The error of one tensor and whether it is within its limits (NaN limit: not checked). */
+    public record TensorResult(String name, int[] shape, double maxAbs, double relL2, double limitMaxAbs, double limitRelL2, boolean pass) {
+    }
+
+    /** Fraction of rows whose argmax over unpadded positions agrees, for start and end logits. */
+    public record ArgmaxResult(double start, double end, double limit, boolean pass) {
+    }
+
+    public record Report(String backend, String precision, String reference, String referencePrecision, Tolerance tolerance,
+                         List<TensorResult> tensors, ArgmaxResult argmax, boolean pass) {
+    }
+
+    public static Report run(BertEncoder encoder, ReferenceFile ref) {
+        Batch batch = ref.batch();
+        Map<String, double[]> actual = new HashMap<>();
+        Map<String, int[]> shapes = new HashMap<>();
+        encoder.forward(batch, false, new BertEncoder.Tap() {
+            @Override
+            public boolean wants(String name) {
+                return ref.expected().containsKey(name);
+            }
+
+            @Override
+            public void take(String name, int[] shape, double[] values) {
+                actual.put(name, values);
+                shapes.put(name, shape);
+            }
+        });
+        String backendPrecision = encoder.backend().precision();
+        Tolerance tol = Tolerance.between(backendPrecision, ref.precision());
+        List<TensorResult> results = new ArrayList<>();
+        boolean pass = true;
+        for (Map.Entry<String, Tensor> e : ref.expected().entrySet()) {
+            String name = e.getKey();
+            double[] a = actual.get(name);
+            if (a == null) {
+                throw new ModelFileException(ref.path() + ": expected output " + name + " is not something this encoder produces"
+                        + (name.endsWith("_logits") ? " (the model has no QA head)" : ""));
+            }
+            if (!Arrays.equals(shapes.get(name), e.getValue().shape())) {
+                throw new ModelFileException(ref.path() + ": " + name + " has shape " + Arrays.toString(e.getValue().shape())
+                        + " but the model produces " + Arrays.toString(shapes.get(name)));
+            }
+            TensorResult r = compare(name, e.getValue().shape(), a, e.getValue().toDoubles(), tol);
+            results.add(r);
+            pass &= r.pass();
+        }
+        ArgmaxResult argmax = null;
+        if (ref.expected().containsKey("start_logits") && ref.expected().containsKey("end_logits")) {
+            double s = agreement(batch, actual.get("start_logits"), ref.expected().get("start_logits").toDoubles());
+            double en = agreement(batch, actual.get("end_logits"), ref.expected().get("end_logits").toDoubles());
+            boolean ok = Double.isNaN(tol.argmaxAgreement()) || (s >= tol.argmaxAgreement() && en >= tol.argmaxAgreement());
+            argmax = new ArgmaxResult(s, en, tol.argmaxAgreement(), ok);
+            pass &= ok;
+        }
+        return new Report(encoder.backend().name(), backendPrecision, ref.path().toString(), ref.precision(), tol, results, argmax, pass);
+    }
+
+    static TensorResult compare(String name, int[] shape, double[] actual, double[] expected, Tolerance tol) {
+        double maxAbs = 0, diff2 = 0, ref2 = 0;
+        for (int i = 0; i < expected.length; i++) {
+            double d = actual[i] - expected[i];
+            if (Double.isNaN(d)) {
+                maxAbs = Double.NaN;
+            } else if (maxAbs == maxAbs) {
+                maxAbs = Math.max(maxAbs, Math.abs(d));
+            }
+            diff2 += d * d;
+            ref2 += expected[i] * expected[i];
+        }
+        double rel = Math.sqrt(diff2) / Math.max(Math.sqrt(ref2), Double.MIN_NORMAL);
+        boolean logits = name.endsWith("_logits");
+        double limAbs = logits ? tol.logitsMaxAbs() : tol.maxAbs();
+        double limRel = tol.relL2();
+        boolean pass = !Double.isNaN(maxAbs) && !Double.isNaN(rel)
+                && (Double.isNaN(limAbs) || maxAbs <= limAbs)
+                && (Double.isNaN(limRel) || rel <= limRel);
+        return new TensorResult(name, shape, maxAbs, rel, limAbs, limRel, pass);
+    }
+
+    /** Fraction of sequences whose highest logit over unpadded positions is at the same position. */
+    static double agreement(Batch batch, double[] actual, double[] expected) {
+        int same = 0;
+        for (int b = 0; b < batch.size(); b++) {
+            if (argmax(batch, b, actual) == argmax(batch, b, expected)) same++;
+        }
+        return (double) same / batch.size();
+    }
+
+    private static int argmax(Batch batch, int b, double[] logits) {
+        int best = -1;
+        for (int j = 0; j < batch.seqLen(); j++) {
+            if (batch.masked(b, j)) continue;
+            int i = b * batch.seqLen() + j;
+            if (best < 0 || logits[i] > logits[b * batch.seqLen() + best]) best = j;
+        }
+        return best;
+    }
+}
