@@ -16,12 +16,25 @@ public class BackendOptions {
     @Option(names = "--threads", paramLabel = "T", defaultValue = "0", description = "CPU threads (0: all cores).")
     int threads;
 
-    Backend create() {
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec mixee;
+
+    /** Checks the options before any work is done; a bad value is a usage error (exit 2). */
+    void check() {
         if (!Backends.NAMES.contains(backend)) {
-            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+            throw new picocli.CommandLine.ParameterException(mixee.commandLine(),
                     "unknown backend '" + backend + "' (choose from " + String.join(", ", Backends.NAMES) + ")");
         }
-        if (threads < 0) throw new IllegalArgumentException("--threads must be 0 (all cores) or positive");
+        if (threads < 0) {
+            throw new picocli.CommandLine.ParameterException(mixee.commandLine(), "--threads must be 0 (all cores) or positive");
+        }
+        if (device < 0) {
+            throw new picocli.CommandLine.ParameterException(mixee.commandLine(), "--device must be 0 or positive");
+        }
+    }
+
+    Backend create() {
+        check();
         return Backends.create(backend, new Backends.Options(device, threads));
     }
 }

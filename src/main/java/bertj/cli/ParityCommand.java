@@ -36,6 +36,7 @@ public final class ParityCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        backend.check();
         ReferenceFile ref = ReferenceFile.read(reference);
         var loaded = model.load();
         Parity.Report r;

@@ -40,6 +40,7 @@ public final class TraceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        backend.check();
         if (Files.exists(out) && !force) {
             throw new Main.UserError(out + " already exists; choose another --out or pass --force");
         }

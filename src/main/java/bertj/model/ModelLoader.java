@@ -10,8 +10,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -65,7 +63,7 @@ public final class ModelLoader {
     }
 
     public static LoadedModel load(Path path, Options options) {
-        String where = path.getFileName() == null ? path.toString() : path.getFileName().toString();
+        String where = path.toString();
         if (!Files.exists(path)) {
             throw new ModelFileException(path + ": no such file or directory");
         }
@@ -85,6 +83,10 @@ public final class ModelLoader {
         try {
             if (Files.size(weightsFile) == 0) {
                 throw new ModelFileException(weightsFile + ": file is empty");
+            }
+            if (PyTorchCheckpoint.isLegacy(weightsFile)) {
+                throw new ModelFileException(weightsFile + ": legacy torch.save format (PyTorch < 1.6) is not supported; "
+                        + "re-save it with torch.save(obj, path) on PyTorch 1.6 or newer");
             }
             if (PyTorchCheckpoint.looksLike(weightsFile)) {
                 format = "pytorch-zip";
@@ -401,10 +403,5 @@ public final class ModelLoader {
         if (s == null) return "unknown error";
         int nl = s.indexOf('\n');
         return nl < 0 ? s : s.substring(0, nl);
-    }
-
-    @SuppressWarnings("unused")
-    private static ByteBuffer le(int n) {
-        return ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
     }
 }

@@ -37,6 +37,11 @@ public final class PyTorchCheckpoint {
     private PyTorchCheckpoint() {
     }
 
+    /** True when the file starts with the magic number of torch.save's legacy (pre-1.6, non-zip) format. */
+    public static boolean isLegacy(Path file) throws IOException {
+        return Arrays.equals(readHead(file, LEGACY_MAGIC.length), LEGACY_MAGIC);
+    }
+
     /** True when the file starts with a zip local-file header. */
     public static boolean looksLike(Path file) throws IOException {
         byte[] head = readHead(file, 4);
@@ -45,16 +50,7 @@ public final class PyTorchCheckpoint {
 
     /** Reads every tensor of the state dict, in file order, under its key with any {@code module.} prefix removed. */
     public static Map<String, Tensor> read(Path file) {
-        String where = file.getFileName().toString();
-        try {
-            byte[] head = readHead(file, LEGACY_MAGIC.length);
-            if (Arrays.equals(head, LEGACY_MAGIC)) {
-                throw new ModelFileException(where + ": legacy torch.save format (PyTorch < 1.6) is not supported; "
-                        + "re-save it with torch.save(obj, path) on PyTorch 1.6 or newer");
-            }
-        } catch (IOException e) {
-            throw new ModelFileException(where + ": cannot read: " + SafeTensors.firstLine(e.getMessage()), e);
-        }
+        String where = file.toString();
         try (ZipFile zip = new ZipFile(file.toFile())) {
             ZipEntry pkl = null;
             List<String> names = new ArrayList<>();

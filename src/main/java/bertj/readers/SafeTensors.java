@@ -12,7 +12,6 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -235,10 +234,5 @@ public final class SafeTensors {
         }
         int nl = s.indexOf('\n');
         return (nl < 0 ? s : s.substring(0, nl)).trim();
-    }
-
-    @SuppressWarnings("unused")
-    private static String utf8(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
     }
 }
