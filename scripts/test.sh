@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command: installs missing Debian packages (scripts/setup.sh), then runs every test with Maven —
+# unit tests, PyTorch parity on a fresh random checkpoint, hostile files, kernels-tests on PoCL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+if [ -z "${JAVA_HOME:-}" ] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -qE 'version "(2[1-9]|[3-9][0-9])'; then
+    JAVA_HOME=$(ls -d /usr/lib/jvm/temurin-25* 2>/dev/null | head -n1 || true)
+fi
+[ -n "$JAVA_HOME" ] || { echo "test: needs JDK 21+ (set JAVA_HOME)" >&2; exit 1; }
+export JAVA_HOME PATH="$JAVA_HOME/bin:$PATH"
+export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+exec mvn -B -Dstyle.color=never test "$@"
