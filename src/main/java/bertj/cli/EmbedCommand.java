@@ -42,7 +42,7 @@ public final class EmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        embedding.checkCompare(backend);
+        embedding.check(backend);
         SentenceEmbedder.Pooling pooling = embedding.pooling();
         LoadedModel m = model.load();
         TextTokenizer tok = embedding.tokenizer(m);

@@ -59,7 +59,11 @@ public class EmbeddingOptions {
     }
 
     Pooling pooling() {
-        return Pooling.parse(pooling);
+        try {
+            return Pooling.parse(pooling);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--pooling: " + e.getMessage());
+        }
     }
 
     int maxLength(LoadedModel m) {
@@ -72,7 +76,9 @@ public class EmbeddingOptions {
         return maxLength;
     }
 
-    void checkCompare(BackendOptions primary) {
+    /** Checks the options that need no model: call before loading one, so that usage errors come first. */
+    void check(BackendOptions primary) {
+        pooling();
         if (batchSize < 1) {
             throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--batch-size must be positive");
         }

@@ -46,7 +46,7 @@ public final class SimilarityCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        embedding.checkCompare(backend);
+        embedding.check(backend);
         SentenceEmbedder.Pooling pooling = embedding.pooling();
         ModelOptions mo = new ModelOptions();
         mo.model = modelPath;

@@ -20,7 +20,7 @@ import java.util.Map;
 /**
  * BERT's tokenizer as Hugging Face's {@code BertNormalizer} + {@code BertPreTokenizer} + {@code WordPiece} define it:
  * <ol>
- *   <li>clean: drop NUL, U+FFFD and control characters (Unicode Cc, Cf, Cn, Co, Cs; tab, LF and CR count as
+ *   <li>clean: drop NUL, U+FFFD and control characters (Unicode Cc, Cf, Co, Cs; tab, LF and CR count as
  *       whitespace), turn every whitespace character into a space;</li>
  *   <li>put spaces around CJK ideographs, so each becomes a word;</li>
  *   <li>uncased models: strip accents (NFD, then drop non-spacing marks Mn) and lowercase;</li>
@@ -266,12 +266,15 @@ public final class WordPieceTokenizer implements TextTokenizer {
                 || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
     }
 
-    /** "Other" characters (Cc, Cf, Cn, Co, Cs), except tab, LF and CR, which count as whitespace. */
+    /**
+     * Control, format, private-use and surrogate characters (Cc, Cf, Co, Cs), except tab, LF and CR, which count as
+     * whitespace. Unassigned code points (Cn) are kept, as Hugging Face's tokenizers keep them (measured: "a\u0378b"
+     * gives [UNK], not "ab").
+     */
     static boolean isControl(int c) {
         if (c == '\t' || c == '\n' || c == '\r') return false;
         int t = Character.getType(c);
-        return t == Character.CONTROL || t == Character.FORMAT || t == Character.UNASSIGNED || t == Character.PRIVATE_USE
-                || t == Character.SURROGATE;
+        return t == Character.CONTROL || t == Character.FORMAT || t == Character.PRIVATE_USE || t == Character.SURROGATE;
     }
 
     static boolean isPunctuation(int c) {

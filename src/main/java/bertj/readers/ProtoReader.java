@@ -63,7 +63,7 @@ final class ProtoReader {
     long varint() {
         long v = 0;
         for (int shift = 0; shift < 64; shift += 7) {
-            if (!buf.hasRemaining()) throw error("a varint runs past the end of its message");
+            if (!buf.hasRemaining()) throw error("a varint runs past the end of its message; is the file cut short?");
             int b = buf.get() & 0xff;
             if (shift == 63 && b > 1) throw error("a varint is longer than 64 bits");
             v |= (long) (b & 0x7f) << shift;
@@ -87,8 +87,8 @@ final class ProtoReader {
         expect(LENGTH_DELIMITED);
         long n = varint();
         if (n < 0 || n > buf.remaining()) {
-            throw error("field " + field + " declares " + Long.toUnsignedString(n) + " bytes but its message has only "
-                    + buf.remaining() + " left");
+            throw error("field " + field + " declares " + Long.toUnsignedString(n) + " bytes but only " + buf.remaining()
+                    + " are left in its message; is the file cut short?");
         }
         ByteBuffer slice = buf.slice(buf.position(), (int) n).order(ByteOrder.LITTLE_ENDIAN);
         buf.position(buf.position() + (int) n);
