@@ -45,8 +45,18 @@ public final class ModelLoader {
         }
     }
 
-    /** What a {@link FormatReader} read: tensors under their source names, and graph facts (null: none). */
-    public record Read(Map<String, Tensor> tensors, GraphFacts facts) {
+    /**
+     * What a {@link FormatReader} read: tensors under the names it gives them, graph facts (null: none), and for
+     * tensors it renamed, what they are called in the file (shown by {@code bertj info} and in errors).
+     */
+    public record Read(Map<String, Tensor> tensors, GraphFacts facts, Map<String, String> fileNames) {
+        public Read(Map<String, Tensor> tensors, GraphFacts facts) {
+            this(tensors, facts, Map.of());
+        }
+
+        String fileName(String key) {
+            return fileNames.getOrDefault(key, key);
+        }
     }
 
     /**
@@ -107,7 +117,7 @@ public final class ModelLoader {
             vocab = firstExisting(path, "vocab.txt", "tokenizer.json");
         }
         Map<String, Tensor> raw;
-        GraphFacts facts = null;
+        Read read = null;
         try {
             if (Files.size(weightsFile) == 0) {
                 throw new ModelFileException(weightsFile + ": file is empty");
@@ -131,9 +141,8 @@ public final class ModelLoader {
                             + "(unrecognised first bytes " + hexHead(weightsFile) + ")");
                 }
                 format = extra.name();
-                Read read = extra.readModel(weightsFile);
+                read = extra.readModel(weightsFile);
                 raw = read.tensors();
-                facts = read.facts();
             }
         } catch (IOException e) {
             throw new ModelFileException(weightsFile + ": cannot read: " + e.getMessage(), e);
@@ -141,18 +150,20 @@ public final class ModelLoader {
         if (Files.isDirectory(path)) {
             format = "huggingface-dir (" + format + ")";
         }
-        return assemble(path, where, format, raw, configFile, vocab, options, facts);
+        return assemble(path, where, format, read != null ? read : new Read(raw, null), configFile, vocab, options);
     }
 
     /** Builds a model from tensors already in memory (used by tests and by readers of other formats). */
     public static LoadedModel assemble(Path source, String where, String format, Map<String, Tensor> raw, Path configFile,
                                        Path vocab, Options options) {
-        return assemble(source, where, format, raw, configFile, vocab, options, null);
+        return assemble(source, where, format, new Read(raw, null), configFile, vocab, options);
     }
 
-    /** As above, with the facts a model graph states (null: none). */
-    public static LoadedModel assemble(Path source, String where, String format, Map<String, Tensor> raw, Path configFile,
-                                       Path vocab, Options options, GraphFacts facts) {
+    /** As above, with what a {@link FormatReader} read: graph facts and the file's own names for renamed tensors. */
+    public static LoadedModel assemble(Path source, String where, String format, Read read, Path configFile,
+                                       Path vocab, Options options) {
+        Map<String, Tensor> raw = read.tensors();
+        GraphFacts facts = read.facts();
         // 1. names
         Map<String, Tensor> canonical = new LinkedHashMap<>();
         Map<String, String> sourceOf = new LinkedHashMap<>();
@@ -165,10 +176,10 @@ public final class ModelLoader {
                 continue;
             }
             if (canonical.containsKey(c)) {
-                throw new ModelFileException(where + ": " + sourceOf.get(c) + " and " + e.getKey() + " are both " + c);
+                throw new ModelFileException(where + ": " + sourceOf.get(c) + " and " + read.fileName(e.getKey()) + " are both " + c);
             }
             canonical.put(c, e.getValue());
-            sourceOf.put(c, e.getKey());
+            sourceOf.put(c, read.fileName(e.getKey()));
         }
         Function<String, String> src = c -> sourceOf.getOrDefault(c, c);
 
@@ -310,7 +321,7 @@ public final class ModelLoader {
         for (Map.Entry<String, Tensor> e : raw.entrySet()) {
             String c = TensorNames.canonical(e.getKey());
             boolean used = expected.containsKey(c) || optional.containsKey(c);
-            infos.add(new LoadedModel.TensorInfo(e.getKey(), used ? c : null, e.getValue().dtype().name(), e.getValue().shape()));
+            infos.add(new LoadedModel.TensorInfo(read.fileName(e.getKey()), used ? c : null, e.getValue().dtype().name(), e.getValue().shape()));
         }
         BertWeights weights = BertWeights.of(config, canonical);
         return new LoadedModel(source, format, weights, cfg.from, geluFrom, vocab, List.copyOf(infos), List.copyOf(warnings));

@@ -61,6 +61,7 @@ final class OnnxFormat implements ModelLoader.FormatReader {
         Graph g = new Graph(m);
         Map<String, Tensor> out = new LinkedHashMap<>();
         Map<String, String> sourceOf = new HashMap<>();
+        Map<String, String> fileNames = new HashMap<>();
         for (Map.Entry<String, Tensor> e : m.initializers().entrySet()) {
             String name = e.getKey();
             Tensor t = e.getValue();
@@ -98,6 +99,7 @@ final class OnnxFormat implements ModelLoader.FormatReader {
                             + Arrays.toString(t.shape()) + "; a linear layer's weight is a matrix");
                 }
                 if (transpose) t = transpose(t);
+                fileNames.put(key, name + (transpose ? " (transposed)" : ""));
             }
             if (out.containsKey(key)) {
                 throw new ModelFileException(where + ": initializers '" + sourceOf.get(key) + "' and '" + name + "' are both " + key);
@@ -126,7 +128,7 @@ final class OnnxFormat implements ModelLoader.FormatReader {
                         + " (quantized ONNX models are not supported; export in float32)");
             }
         }
-        return new ModelLoader.Read(out, facts(g, out, where));
+        return new ModelLoader.Read(out, facts(g, out, where), fileNames);
     }
 
     private static final Pattern LINEAR_OP = Pattern.compile("(MatMul|Gemm)(_\\d+)?");

@@ -54,6 +54,8 @@ class OnnxImportTest {
         assertFalse(m.weights().hasQaHead());
         assertNull(m.weights().pooler());
         assertEquals("all-minilm-l6-v2-tokenizer.json", m.vocab().getFileName().toString());
+        assertTrue(m.tensors().stream().anyMatch(t -> t.sourceName().matches("onnx::MatMul_\\d+ \\(transposed\\)")
+                && "encoder.layer.0.attention.self.query.weight".equals(t.canonicalName())), "info names the file's tensor");
 
         // Each linear weight is the transpose of the initializer its MatMul node consumes: W[o][i] = stored[i][o].
         Map<String, String> weightOfNode = new LinkedHashMap<>();

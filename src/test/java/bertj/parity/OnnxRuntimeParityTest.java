@@ -30,11 +30,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * bertj on the real all-MiniLM-L6-v2 against ONNX Runtime running the model's original ONNX graph (float32,
  * optimisations off). Inputs: real sentences of different lengths, tokenized by Hugging Face's tokenizer, in
- * right-padded batches of random composition; and random token ids. Compared: the last hidden state, every
- * position (padded ones included: they attend to the same unpadded keys in both), and the mean-pooled
- * sentence embeddings.
+ * right-padded batches of random composition; and random token ids. Compared: the last hidden state at every
+ * real token, the mean-pooled sentence embeddings, and (by cosine) the padded positions, which attend to the
+ * same unpadded keys in both.
  *
- * <p>Limits per backend: reference (float64) max-abs ≤ 1e-4 on every hidden value and embedding component —
+ * <p>Limits per backend: reference (float64) max-abs ≤ 1e-4 on every real token's hidden values and every embedding component —
  * ONNX Runtime itself computes in float32, so this bounds ORT's rounding as much as ours; cpu (float32)
  * cosine ≥ 0.99999 for every token vector and every embedding; opencl (float16) cosine ≥ 0.999.
  */
@@ -71,7 +71,7 @@ class OnnxRuntimeParityTest {
 
     /** Worst values over everything compared. */
     static final class Worst {
-        double hiddenMaxAbs, hiddenMinCos = 1, padMaxAbs, embMaxAbs, embMinCos = 1;
+        double hiddenMaxAbs, hiddenMinCos = 1, padMaxAbs, padMinCos = 1, embMaxAbs, embMinCos = 1;
         int tokens, padded, embeddings;
 
         void hidden(double[] a, double[] b, Batch batch, int h) {
@@ -85,6 +85,7 @@ class OnnxRuntimeParityTest {
                 } else {
                     padded++;
                     padMaxAbs = Math.max(padMaxAbs, m);
+                    padMinCos = Math.min(padMinCos, SentenceEmbedder.cosine(x, y));
                 }
             }
         }
@@ -99,17 +100,21 @@ class OnnxRuntimeParityTest {
 
         void check(String backend, Limits lim) {
             System.out.printf(Locale.ROOT, "[onnx-parity] %s vs ONNX Runtime: %d tokens: hidden max-abs %.3e, min token cosine 1 - %.2e; "
-                            + "%d padded positions: max-abs %.3e; %d mean-pooled embeddings: max-abs %.3e, min cosine 1 - %.2e%n",
-                    backend, tokens, hiddenMaxAbs, 1 - hiddenMinCos, padded, padMaxAbs, embeddings, embMaxAbs, 1 - embMinCos);
+                            + "%d padded positions: max-abs %.3e, min cosine 1 - %.2e; %d mean-pooled embeddings: max-abs %.3e, min cosine 1 - %.2e%n",
+                    backend, tokens, hiddenMaxAbs, 1 - hiddenMinCos, padded, padMaxAbs, 1 - padMinCos, embeddings, embMaxAbs, 1 - embMinCos);
             if (!Double.isNaN(lim.maxAbs())) {
                 assertTrue(hiddenMaxAbs <= lim.maxAbs(), backend + ": hidden max-abs " + hiddenMaxAbs + " > " + lim.maxAbs());
-                assertTrue(padMaxAbs <= lim.maxAbs(), backend + ": padded-position max-abs " + padMaxAbs + " > " + lim.maxAbs());
                 assertTrue(embMaxAbs <= lim.maxAbs(), backend + ": embedding max-abs " + embMaxAbs + " > " + lim.maxAbs());
             }
             if (!Double.isNaN(lim.cosine())) {
                 assertTrue(hiddenMinCos >= lim.cosine(), backend + ": token cosine " + hiddenMinCos + " < " + lim.cosine());
                 assertTrue(embMinCos >= lim.cosine(), backend + ": embedding cosine " + embMinCos + " < " + lim.cosine());
             }
+            // Padded positions belong to no result (the trained model never saw [PAD] as a query); their max-abs
+            // differs more from run to run (up to 4.4e-5 measured, against <= 2e-6 at real tokens), so they are
+            // held to a cosine: the backend's, or 0.99999 where the backend has none.
+            double padLimit = Double.isNaN(lim.cosine()) ? 0.99999 : lim.cosine();
+            assertTrue(padMinCos >= padLimit, backend + ": padded-position cosine " + padMinCos + " < " + padLimit);
             assertTrue(tokens > 0 && embeddings > 0, "nothing was compared");
         }
     }
