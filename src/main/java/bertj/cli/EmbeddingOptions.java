@@ -42,9 +42,10 @@ public class EmbeddingOptions {
     TextTokenizer tokenizer(LoadedModel m) {
         Path v = vocab;
         if (v == null) v = m.vocab();
-        if (v == null && m.source().getParent() != null) {
+        Path parent = m.source().toAbsolutePath().getParent();
+        if (v == null && parent != null) {
             for (String name : List.of("vocab.txt", "tokenizer.json")) {
-                Path p = m.source().getParent().resolve(name);
+                Path p = parent.resolve(name);
                 if (Files.isRegularFile(p)) {
                     v = p;
                     break;

@@ -111,7 +111,9 @@ public final class ModelLoader {
         if (Files.isDirectory(path)) {
             weightsFile = firstExisting(path, "model.safetensors", "pytorch_model.bin", "model.pt", "model.onnx");
             if (weightsFile == null) {
-                throw new ModelFileException(path + ": directory holds none of model.safetensors, pytorch_model.bin, model.pt, model.onnx");
+                throw new ModelFileException(path + ": directory holds none of model.safetensors, pytorch_model.bin, model.pt, model.onnx"
+                        + (BuiltinModels.byName(path.toString()) != null
+                        ? " (it hides the built-in model '" + path + "'; run from another directory)" : ""));
             }
             if (configFile == null) configFile = firstExisting(path, "config.json", "bert_config.json");
             vocab = firstExisting(path, "vocab.txt", "tokenizer.json");
