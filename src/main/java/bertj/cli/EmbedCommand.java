@@ -77,7 +77,7 @@ public final class EmbedCommand implements Callable<Integer> {
             for (int i = 0; i < run.embeddings().size(); i++) {
                 Embedding e = run.embeddings().get(i);
                 String agree = cmp == null || cmp.run() == null ? ""
-                        : String.format(Locale.ROOT, ", cosine to %s %.7f", cmp.backend(), cmp.cosines()[i]);
+                        : ", cosine to " + cmp.backend() + " " + EmbeddingOptions.cosine(cmp.cosines()[i]);
                 out.printf(Locale.ROOT, "# text %d: %d tokens%s, norm %.6f%s: %s%n", i + 1, e.tokens(), e.truncated() ? " (truncated)" : "",
                         SentenceEmbedder.norm(e.vector()), agree, SimilarityCommand.oneLine(e.text()));
                 StringBuilder sb = new StringBuilder();
@@ -99,8 +99,8 @@ public final class EmbedCommand implements Callable<Integer> {
         if (cmp.run() == null) {
             out.printf("# compare %s: not run: %s%n", cmp.backend(), cmp.unavailable());
         } else {
-            out.printf(Locale.ROOT, "# compare %s (%s), %.3f s: embedding cosine to %s >= %.7f over %d texts%n", cmp.backend(),
-                    cmp.run().precision(), cmp.run().seconds(), run.backend(), cmp.minCosine(), cmp.cosines().length);
+            out.printf(Locale.ROOT, "# compare %s (%s), %.3f s: embedding cosine to %s >= %s over %d texts%n", cmp.backend(),
+                    cmp.run().precision(), cmp.run().seconds(), run.backend(), EmbeddingOptions.cosine(cmp.minCosine()), cmp.cosines().length);
         }
     }
 

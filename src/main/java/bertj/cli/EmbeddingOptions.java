@@ -136,6 +136,12 @@ public class EmbeddingOptions {
         return new Comparison(compare, second, null, cos);
     }
 
+    /** A cosine for people: 0.9994731, or 1 - 4.1e-13 when seven decimals would round it to 1. */
+    static String cosine(double c) {
+        return c > 0.9999999 && c <= 1 ? String.format(java.util.Locale.ROOT, "1 - %.1e", 1 - c)
+                : String.format(java.util.Locale.ROOT, "%.7f", c);
+    }
+
     static void putRun(ObjectNode n, Run r) {
         n.put("backend", r.backend());
         n.put("precision", r.precision());

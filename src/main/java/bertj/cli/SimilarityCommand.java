@@ -124,8 +124,8 @@ public final class SimilarityCommand implements Callable<Integer> {
         }
         if (sim2 != null) {
             out.println();
-            out.printf(Locale.ROOT, "agreement %s vs %s: embedding cosine >= %.7f (min over %d texts), similarity |difference| <= %.2e%n",
-                    run.backend(), cmp.backend(), cmp.minCosine(), texts.size(), maxDiff(sim, sim2));
+            out.printf(Locale.ROOT, "agreement %s vs %s: embedding cosine >= %s (min over %d texts), similarity |difference| <= %.2e%n",
+                    run.backend(), cmp.backend(), EmbeddingOptions.cosine(cmp.minCosine()), texts.size(), maxDiff(sim, sim2));
         }
     }
 
