@@ -10,7 +10,8 @@ import java.nio.file.Path;
 /** Options every command that loads a model shares. */
 public class ModelOptions {
     @Option(names = "--model", required = true, paramLabel = "PATH",
-            description = "Checkpoint: a torch.save .pt/.bin file, a .safetensors file, or a Hugging Face style directory.")
+            description = "Checkpoint: a torch.save .pt/.bin file, a .safetensors file, an .onnx file, a Hugging Face style directory, "
+                    + "or a built-in model name: minilm (all-MiniLM-L6-v2, fetched by the build).")
     Path model;
 
     @Option(names = "--gelu", paramLabel = "erf|tanh",

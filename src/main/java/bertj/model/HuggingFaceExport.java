@@ -26,7 +26,9 @@ public final class HuggingFaceExport {
 
     public static List<Path> write(LoadedModel model, Path dir, boolean overwrite) throws IOException {
         Path weights = dir.resolve("model.safetensors"), config = dir.resolve("config.json");
-        Path vocab = model.vocab() == null ? null : dir.resolve(model.vocab().getFileName().toString());
+        // Named as a Hugging Face directory names it, so that loading the directory finds it again.
+        Path vocab = model.vocab() == null ? null
+                : dir.resolve(model.vocab().getFileName().toString().endsWith(".json") ? "tokenizer.json" : "vocab.txt");
         for (Path p : new Path[] {weights, config, vocab}) {
             if (p != null && Files.exists(p) && !overwrite) {
                 throw new ModelFileException(p + " already exists; choose another --out or pass --force");

@@ -36,9 +36,41 @@ public final class ModelLoader {
         boolean accepts(Path file) throws IOException;
 
         Map<String, Tensor> read(Path file);
+
+        /** The tensors and what the file states about the model beyond them (a graph's head count, GELU, ε). */
+        default Read readModel(Path file) {
+            return new Read(read(file), null);
+        }
     }
 
-    private static final List<FormatReader> EXTRA_READERS = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /**
+     * What a {@link FormatReader} read: tensors under the names it gives them, graph facts (null: none), and for
+     * tensors it renamed, what they are called in the file (shown by {@code bertj info} and in errors).
+     */
+    public record Read(Map<String, Tensor> tensors, GraphFacts facts, Map<String, String> fileNames) {
+        public Read(Map<String, Tensor> tensors, GraphFacts facts) {
+            this(tensors, facts, Map.of());
+        }
+
+        String fileName(String key) {
+            return fileNames.getOrDefault(key, key);
+        }
+    }
+
+    /**
+     * Facts a model graph states that tensor shapes cannot tell; each is null when the graph does not say,
+     * and each comes with where it was read (shown by {@code bertj info}).
+     */
+    public record GraphFacts(Integer heads, String headsFrom, GeluForm gelu, String geluFrom, Double layerNormEps,
+                             String layerNormEpsFrom) {
+    }
+
+    /**
+     * Formats beyond PyTorch and safetensors. The built-in ones are listed here, not registered from their own
+     * static initialisers, so that they are present whichever class happens to load first.
+     */
+    private static final List<FormatReader> EXTRA_READERS = new java.util.concurrent.CopyOnWriteArrayList<>(
+            List.of(new OnnxFormat()));
 
     public static void register(FormatReader reader) {
         EXTRA_READERS.add(reader);
@@ -65,7 +97,10 @@ public final class ModelLoader {
     public static LoadedModel load(Path path, Options options) {
         String where = path.toString();
         if (!Files.exists(path)) {
-            throw new ModelFileException(path + ": no such file or directory");
+            BuiltinModels.Builtin builtin = BuiltinModels.byName(path.toString());
+            if (builtin != null) return BuiltinModels.load(builtin, options);
+            throw new ModelFileException(path + ": no such file or directory (built-in models: "
+                    + String.join(", ", BuiltinModels.names()) + ")");
         }
         Path weightsFile = path;
         Path configFile = options.config();
@@ -74,12 +109,15 @@ public final class ModelLoader {
         if (Files.isDirectory(path)) {
             weightsFile = firstExisting(path, "model.safetensors", "pytorch_model.bin", "model.pt", "model.onnx");
             if (weightsFile == null) {
-                throw new ModelFileException(path + ": directory holds none of model.safetensors, pytorch_model.bin, model.pt, model.onnx");
+                throw new ModelFileException(path + ": directory holds none of model.safetensors, pytorch_model.bin, model.pt, model.onnx"
+                        + (BuiltinModels.byName(path.toString()) != null
+                        ? " (it hides the built-in model '" + path + "'; run from another directory)" : ""));
             }
             if (configFile == null) configFile = firstExisting(path, "config.json", "bert_config.json");
             vocab = firstExisting(path, "vocab.txt", "tokenizer.json");
         }
         Map<String, Tensor> raw;
+        Read read = null;
         try {
             if (Files.size(weightsFile) == 0) {
                 throw new ModelFileException(weightsFile + ": file is empty");
@@ -107,7 +145,8 @@ public final class ModelLoader {
                             + "(unrecognised first bytes " + hexHead(weightsFile) + ")");
                 }
                 format = extra.name();
-                raw = extra.read(weightsFile);
+                read = extra.readModel(weightsFile);
+                raw = read.tensors();
             }
         } catch (IOException e) {
             throw new ModelFileException(weightsFile + ": cannot read: " + e.getMessage(), e);
@@ -115,12 +154,20 @@ public final class ModelLoader {
         if (Files.isDirectory(path)) {
             format = "huggingface-dir (" + format + ")";
         }
-        return assemble(path, where, format, raw, configFile, vocab, options);
+        return assemble(path, where, format, read != null ? read : new Read(raw, null), configFile, vocab, options);
     }
 
     /** Builds a model from tensors already in memory (used by tests and by readers of other formats). */
     public static LoadedModel assemble(Path source, String where, String format, Map<String, Tensor> raw, Path configFile,
                                        Path vocab, Options options) {
+        return assemble(source, where, format, new Read(raw, null), configFile, vocab, options);
+    }
+
+    /** As above, with what a {@link FormatReader} read: graph facts and the file's own names for renamed tensors. */
+    public static LoadedModel assemble(Path source, String where, String format, Read read, Path configFile,
+                                       Path vocab, Options options) {
+        Map<String, Tensor> raw = read.tensors();
+        GraphFacts facts = read.facts();
         // 1. names
         Map<String, Tensor> canonical = new LinkedHashMap<>();
         Map<String, String> sourceOf = new LinkedHashMap<>();
@@ -133,10 +180,10 @@ public final class ModelLoader {
                 continue;
             }
             if (canonical.containsKey(c)) {
-                throw new ModelFileException(where + ": " + sourceOf.get(c) + " and " + e.getKey() + " are both " + c);
+                throw new ModelFileException(where + ": " + sourceOf.get(c) + " and " + read.fileName(e.getKey()) + " are both " + c);
             }
             canonical.put(c, e.getValue());
-            sourceOf.put(c, e.getKey());
+            sourceOf.put(c, read.fileName(e.getKey()));
         }
         Function<String, String> src = c -> sourceOf.getOrDefault(c, c);
 
@@ -165,7 +212,11 @@ public final class ModelLoader {
         }
         Config cfg = cfgJson != null
                 ? fromJson(where, configFile, cfgJson, canonical, src, options)
-                : fromShapes(where, canonical, layers, options);
+                : fromShapes(where, canonical, layers, options, facts);
+        if (facts != null && facts.heads() != null && options.heads() == null && cfg.config.numHeads() != facts.heads()) {
+            throw new ModelFileException(where + ": " + configFile.getFileName() + " says " + cfg.config.numHeads()
+                    + " attention heads but the graph uses " + facts.heads() + " (" + facts.headsFrom() + "); pass --heads N");
+        }
         BertConfig config = cfg.config;
         if (config.numLayers() != layers && cfgJson != null) {
             throw new ModelFileException(where + ": " + configFile.getFileName() + " says " + config.numLayers()
@@ -178,6 +229,9 @@ public final class ModelLoader {
         if (options.gelu() != null) {
             gelu = options.gelu();
             geluFrom = "--gelu " + gelu.label();
+        } else if (facts != null && facts.gelu() != null) {
+            gelu = facts.gelu();
+            geluFrom = facts.geluFrom();
         } else if (family == TensorNames.Family.NVIDIA) {
             gelu = GeluForm.TANH;
             geluFrom = "NVIDIA checkpoint (dense_act keys): NVIDIA's gelu at the distillation release is the tanh approximation";
@@ -271,7 +325,7 @@ public final class ModelLoader {
         for (Map.Entry<String, Tensor> e : raw.entrySet()) {
             String c = TensorNames.canonical(e.getKey());
             boolean used = expected.containsKey(c) || optional.containsKey(c);
-            infos.add(new LoadedModel.TensorInfo(e.getKey(), used ? c : null, e.getValue().dtype().name(), e.getValue().shape()));
+            infos.add(new LoadedModel.TensorInfo(read.fileName(e.getKey()), used ? c : null, e.getValue().dtype().name(), e.getValue().shape()));
         }
         BertWeights weights = BertWeights.of(config, canonical);
         return new LoadedModel(source, format, weights, cfg.from, geluFrom, vocab, List.copyOf(infos), List.copyOf(warnings));
@@ -287,10 +341,11 @@ public final class ModelLoader {
             1024, 16  // BERT-large
     );
 
-    private static Config fromShapes(String where, Map<String, Tensor> t, int layers, Options options) {
+    private static Config fromShapes(String where, Map<String, Tensor> t, int layers, Options options, GraphFacts facts) {
         Tensor word = t.get(TensorNames.WORD_EMBEDDINGS);
         int hidden = word.dim(1);
-        Integer heads = options.heads() != null ? options.heads() : HEADS_PRESET.get(hidden);
+        Integer graphHeads = facts == null ? null : facts.heads();
+        Integer heads = options.heads() != null ? options.heads() : graphHeads != null ? graphHeads : HEADS_PRESET.get(hidden);
         if (heads == null) {
             throw new ModelFileException(where + ": cannot tell the number of attention heads for hidden size " + hidden
                     + " from tensor shapes; pass --heads N or a config.json");
@@ -308,9 +363,14 @@ public final class ModelLoader {
         if (hidden % heads != 0) {
             throw new ModelFileException(where + ": hidden size " + hidden + " is not a multiple of " + heads + " heads");
         }
-        BertConfig c = new BertConfig(word.dim(0), hidden, layers, heads, inter.dim(0), pos.dim(0), types.dim(0), 1e-12, GeluForm.ERF);
+        boolean graphEps = facts != null && facts.layerNormEps() != null;
+        double eps = graphEps ? facts.layerNormEps() : 1e-12;
+        BertConfig c = new BertConfig(word.dim(0), hidden, layers, heads, inter.dim(0), pos.dim(0), types.dim(0), eps, GeluForm.ERF);
         String preset = c.hiddenSize() == 288 && layers == 4 ? "NVIDIA 4L-288D preset" : "preset for hidden size " + hidden;
-        String from = "tensor shapes + " + (options.heads() != null ? "--heads " + heads : preset + " (" + heads + " heads)") + ", layer_norm_eps 1e-12";
+        String headsFrom = options.heads() != null ? "--heads " + heads
+                : graphHeads != null ? facts.headsFrom() : preset + " (" + heads + " heads)";
+        String from = "tensor shapes + " + headsFrom + ", layer_norm_eps " + Double.toString(eps).replace(".0E", "e").replace("E", "e")
+                + (graphEps ? " (" + facts.layerNormEpsFrom() + ")" : "");
         return new Config(c, null, from, -1);
     }
 

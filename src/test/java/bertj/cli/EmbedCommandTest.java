@@ -1,0 +1,221 @@
+package bertj.cli;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import bertj.backend.Batch;
+import bertj.embed.SentenceEmbedder;
+import bertj.model.OnnxImportTestAccess;
+import bertj.testing.Cli;
+import bertj.testing.MiniLm;
+import bertj.testing.PyTorch;
+import bertj.testing.RandomBert;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code bertj embed} and {@code bertj similarity} on the built-in all-MiniLM-L6-v2, checked against the
+ * sentence-transformers recipe computed independently: Hugging Face's tokenizer, ONNX Runtime on the original
+ * graph, mean pooling over the attention mask, L2 normalisation.
+ */
+class EmbedCommandTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final List<String> README = List.of("A man is eating food.", "A man is eating a piece of bread.",
+            "The girl is carrying a baby.", "A man is riding a horse.", "A woman is playing violin.");
+
+    @TempDir
+    static Path dir;
+    static MiniLm.Runtime ort;
+    static HuggingFaceTokenizer hf;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        ort = new MiniLm.Runtime();
+        hf = MiniLm.hfTokenizer(dir);
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        if (ort != null) ort.close();
+        if (hf != null) hf.close();
+    }
+
+    /** The sentence-transformers embeddings of the texts, by ONNX Runtime and Hugging Face's tokenizer. */
+    static double[][] expected(List<String> texts, SentenceEmbedder.Pooling pooling, boolean normalize) throws Exception {
+        Batch b = MiniLm.hfBatch(hf, texts);
+        double[][] e = SentenceEmbedder.pool(ort.lastHidden(b), b, 384, pooling);
+        if (normalize) for (int i = 0; i < e.length; i++) e[i] = SentenceEmbedder.normalized(e[i]);
+        return e;
+    }
+
+    static JsonNode json(Cli.Result r) throws Exception {
+        assertEquals(0, r.code(), r.err());
+        return JSON.readTree(r.out());
+    }
+
+    static double[] vector(JsonNode a) {
+        double[] v = new double[a.size()];
+        for (int i = 0; i < v.length; i++) v[i] = a.get(i).asDouble();
+        return v;
+    }
+
+    @Test
+    void similarityReproducesSentenceTransformers() throws Exception {
+        List<String> args = new ArrayList<>(List.of("similarity", "--json"));
+        args.addAll(README);
+        JsonNode j = json(Cli.run(args.toArray(String[]::new)));
+        assertEquals("cpu", j.get("backend").asText());
+        double[][] e = expected(README, SentenceEmbedder.Pooling.MEAN, true);
+        JsonNode sims = j.get("similarities");
+        assertEquals(README.size() - 1, sims.size());
+        StringBuilder report = new StringBuilder("[similarity] cpu vs ONNX Runtime:");
+        for (int k = 1; k < README.size(); k++) {
+            double ours = sims.get(k - 1).get("cosine").asDouble(), theirs = SentenceEmbedder.cosine(e[0], e[k]);
+            assertEquals(README.get(k), sims.get(k - 1).get("text").asText());
+            assertEquals(theirs, ours, 1e-5, README.get(k));
+            report.append(String.format(Locale.ROOT, " %.6f/%.6f", ours, theirs));
+        }
+        System.out.println(report);
+        // The figure sentence-transformers gives for this pair (FACTS.md), to its 4 digits.
+        assertEquals(0.7553, sims.get(0).get("cosine").asDouble(), 5e-5);
+    }
+
+    @Test
+    void embedJsonMatchesOnnxRuntimeAndIsNormalised() throws Exception {
+        List<String> texts = List.of(MiniLm.SENTENCES.get(8), MiniLm.SENTENCES.get(11), MiniLm.SENTENCES.get(2));
+        List<String> args = new ArrayList<>(List.of("embed", "--model", "minilm", "--normalize", "--json", "--batch-size", "2"));
+        args.addAll(texts);
+        JsonNode j = json(Cli.run(args.toArray(String[]::new)));
+        assertEquals(384, j.get("dimensions").asInt());
+        assertEquals("mean", j.get("pooling").asText());
+        assertTrue(j.get("normalized").asBoolean());
+        double[][] e = expected(texts, SentenceEmbedder.Pooling.MEAN, true);
+        for (int i = 0; i < texts.size(); i++) {
+            JsonNode n = j.get("embeddings").get(i);
+            assertEquals(texts.get(i), n.get("text").asText());
+            assertEquals(hf.encode(texts.get(i)).getIds().length, n.get("tokens").asInt());
+            double[] v = vector(n.get("embedding"));
+            assertEquals(1.0, SentenceEmbedder.norm(v), 1e-6);
+            double cos = SentenceEmbedder.cosine(v, e[i]);
+            assertTrue(cos >= 0.99999, "embedding " + i + " cosine to ONNX Runtime " + cos);
+        }
+    }
+
+    @Test
+    void clsPoolingIsTheFirstTokenAndPlainOutputParses() throws Exception {
+        List<String> texts = List.of("Hello world", MiniLm.SENTENCES.get(5));
+        List<String> args = new ArrayList<>(List.of("embed", "--model", "minilm", "--pooling", "cls"));
+        args.addAll(texts);
+        Cli.Result r = Cli.run(args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        List<double[]> rows = new ArrayList<>();
+        for (String line : r.out().split("\n")) {
+            if (line.startsWith("#") || line.isBlank()) continue;
+            rows.add(Arrays.stream(line.trim().split(" ")).mapToDouble(Double::parseDouble).toArray());
+        }
+        assertEquals(texts.size(), rows.size(), r.out());
+        double[][] e = expected(texts, SentenceEmbedder.Pooling.CLS, false);
+        for (int i = 0; i < rows.size(); i++) {
+            assertEquals(384, rows.get(i).length);
+            double cos = SentenceEmbedder.cosine(rows.get(i), e[i]);
+            assertTrue(cos >= 0.99999, "cls embedding " + i + " cosine " + cos);
+            assertTrue(SentenceEmbedder.norm(rows.get(i)) > 2, "not normalised without --normalize");
+        }
+    }
+
+    @Test
+    void compareWithTheReferenceBackend() throws Exception {
+        JsonNode j = json(Cli.run("similarity", "--json", "--compare", "reference", README.get(0), README.get(1), README.get(2)));
+        JsonNode c = j.get("compare");
+        assertTrue(c.get("available").asBoolean(), c.toString());
+        assertEquals("float64", c.get("precision").asText());
+        assertTrue(c.get("min_embedding_cosine").asDouble() >= 0.99999, c.toString());
+        assertTrue(c.get("max_abs_similarity_difference").asDouble() <= 1e-5, c.toString());
+        System.out.println("[similarity] cpu vs reference: " + c.get("min_embedding_cosine") + " min embedding cosine, "
+                + c.get("max_abs_similarity_difference") + " max |similarity difference|");
+    }
+
+    @Test
+    void compareWithOpenClRunsOrSaysWhyNot() throws Exception {
+        Cli.Result r = Cli.run("similarity", "--compare", "opencl", README.get(0), README.get(1));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("0.755"), r.out());
+        boolean ran = r.out().contains("agreement cpu vs opencl: embedding cosine >= ");
+        boolean said = r.out().contains("compare   opencl: not run: ");
+        assertTrue(ran ^ said, r.out());
+        if (ran) {
+            JsonNode c = json(Cli.run("similarity", "--json", "--compare", "opencl", README.get(0), README.get(1))).get("compare");
+            assertTrue(c.get("min_embedding_cosine").asDouble() >= 0.999, c.toString());
+        }
+        System.out.println("[similarity] --compare opencl: " + (ran ? "ran" : "not available here") + "\n" + r.out());
+    }
+
+    @Test
+    void matrixIsSymmetricWithUnitDiagonal() throws Exception {
+        JsonNode m = json(Cli.run("similarity", "--json", "--matrix", README.get(0), README.get(1), README.get(3))).get("matrix");
+        assertEquals(3, m.size());
+        for (int i = 0; i < 3; i++) {
+            assertEquals(1.0, m.get(i).get(i).asDouble(), 1e-6);
+            for (int k = 0; k < 3; k++) assertEquals(m.get(i).get(k).asDouble(), m.get(k).get(i).asDouble(), 1e-12);
+        }
+        assertEquals(0.7553, m.get(0).get(1).asDouble(), 5e-5);
+    }
+
+    @Test
+    void longTextsAreCutWithAWarning() throws Exception {
+        Cli.Result r = Cli.run("embed", "--model", "minilm", "--json", "--max-length", "8", MiniLm.SENTENCES.get(11));
+        JsonNode n = json(r).get("embeddings").get(0);
+        assertEquals(8, n.get("tokens").asInt());
+        assertTrue(n.get("truncated").asBoolean());
+        assertTrue(r.err().contains("warning: a text was cut to 8 tokens"), r.err());
+    }
+
+    @Test
+    void usageErrors() {
+        assertEquals(2, Cli.run("embed", "hello").code(), "--model is required for embed");
+        assertEquals(2, Cli.run("similarity", "only one").code(), "two texts at least");
+        Cli.Result r = Cli.run("similarity", "--pooling", "max", "a", "b");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("unknown pooling 'max'"), r.err());
+        r = Cli.run("similarity", "--compare", "cpu", "a", "b");
+        assertEquals(2, r.code(), r.err());
+        r = Cli.run("similarity", "--compare", "tpu", "a", "b");
+        assertEquals(2, r.code(), r.err());
+        r = Cli.run("embed", "--model", "minilm", "--max-length", "1", "a");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--max-length"), r.err());
+    }
+
+    @Test
+    void aModelFileWithoutVocabularyAsksForOne() throws Exception {
+        // A tiny random BERT as ONNX, without and then with a vocab.txt beside it.
+        Path sub = Files.createDirectories(dir.resolve("tiny"));
+        Path onnx = sub.resolve("tiny.onnx");
+        Files.write(onnx, OnnxImportTestAccess.export(RandomBert.tensors(RandomBert.TINY, PyTorch.seed("embed tiny onnx"))));
+        Cli.Result r = Cli.run("embed", "--model", onnx.toString(), "hello");
+        assertEquals(1, r.code(), r.err());
+        assertEquals(1, r.errLines().length, r.err());
+        assertTrue(r.err().contains("no vocabulary beside the model; pass --vocab"), r.err());
+
+        List<String> vocab = new ArrayList<>(List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "##s", "!"));
+        while (vocab.size() < RandomBert.TINY.vocabSize()) vocab.add("tok" + vocab.size());
+        Files.write(sub.resolve("vocab.txt"), vocab);
+        JsonNode j = json(Cli.run("embed", "--model", onnx.toString(), "--json", "--normalize", "hello worlds!"));
+        assertEquals(32, j.get("dimensions").asInt());
+        assertEquals(6, j.get("embeddings").get(0).get("tokens").asInt(), "[CLS] hello world ##s ! [SEP]");
+        assertFalse(j.get("embeddings").get(0).get("truncated").asBoolean());
+    }
+}
