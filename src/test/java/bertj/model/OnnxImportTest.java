@@ -201,7 +201,7 @@ class OnnxImportTest {
         Cli.Result r = Cli.run("info", "--model", f.toString());
         assertEquals(1, r.code(), r.err());
         assertEquals(1, r.errLines().length, "one line, no stack trace: " + r.err());
-        assertTrue(r.err().startsWith("bertj: " + f.getFileName()), r.err());
+        assertTrue(r.err().startsWith("bertj: " + f), r.err());
         return e.getMessage();
     }
 
