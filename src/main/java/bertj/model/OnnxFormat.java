@@ -52,7 +52,7 @@ final class OnnxFormat implements ModelLoader.FormatReader {
 
     @Override
     public ModelLoader.Read readModel(Path file) {
-        String where = file.getFileName() == null ? file.toString() : file.getFileName().toString();
+        String where = file.toString();
         return fromGraph(OnnxFile.read(file), where);
     }
 

@@ -72,7 +72,7 @@ public final class OnnxFile {
     }
 
     public static Model read(Path file) {
-        String where = file.getFileName() == null ? file.toString() : file.getFileName().toString();
+        String where = file.toString();
         ByteBuffer bytes;
         try {
             long size = Files.size(file);
