@@ -8,7 +8,8 @@
 #   3. bertj parity --backend opencl against the bundled PyTorch float32 reference;
 #   4. where PyTorch is installed: PyTorch fp16 (CUDA) error vs float64 on the same inputs, and bertj parity
 #      --backend opencl against that float64 oracle (the fp16 backend's per-layer error);
-#   5. bertj bench --backend opencl at batch 1/32/128 x seq 128/384;
+#   5. bertj bench --backend opencl at batch 1/32/128 x seq 128/384, then once more at the largest shape with
+#      BERTJ_OPENCL_PROFILE=1 (time per kernel from OpenCL profiling events);
 #   6. where PyTorch is installed: the same shapes with PyTorch fp16 on CUDA (weights/torch_fp16.py bench);
 #   7. a summary table.
 # Every step has a timeout; a failing step is reported and the others still run. The whole run keeps within
@@ -194,9 +195,18 @@ if grep -qE '^ +bench( |$)' "$out/bertj_help.log"; then
                 --batch "$b" --seq "$s" --json
         done
     done
+    # Where the kernel time goes at the largest shape (OpenCL profiling events; not a timing run).
+    bmax=$(echo $batches | tr ' ' '\n' | sort -n | tail -n1)
+    smax=$(echo $seqs | tr ' ' '\n' | sort -n | tail -n1)
+    step "profile_opencl_b${bmax}_s${smax}" 90 env BERTJ_OPENCL_PROFILE=1 "${bertj[@]}" bench --model "$bundle/model.pt" \
+        --backend opencl "${dev_args[@]}" --batch "$bmax" --seq "$smax" --json
+    grep -A 20 "bertj opencl profile" "$out/profile_opencl_b${bmax}_s${smax}.log" | sed 's/^/    /' | tee -a "$summary"
 else
     say "bench: this bertj.jar has no 'bench' command (it comes with the fast-CPU work; rebuild the bundle with"
-    say "       scripts/prepare-gpu-bundle.sh once it is merged). Skipping the opencl timings."
+    say "       scripts/prepare-gpu-bundle.sh once it is merged). Skipping the opencl timings; profiling parity instead."
+    step profile_opencl_parity 90 env BERTJ_OPENCL_PROFILE=1 "${bertj[@]}" parity --model "$bundle/model.pt" \
+        --reference "$bundle/ref32.safetensors" --backend opencl "${dev_args[@]}"
+    grep -A 20 "bertj opencl profile" "$out/profile_opencl_parity.log" | sed 's/^/    /' | tee -a "$summary"
 fi
 
 # --- 6. bench, PyTorch fp16 ----------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ final class AttentionKernels {
         Compiled c = compiled(headDim);
         int qb = Math.min(Math.min(maxGroup, c.groupLimit()), Sizes.powerOfTwoAtLeast(seqLen));
         long rows = (long) LinearKernel.ceilDiv(seqLen, qb) * qb;
-        dev.run("attention", c.kernel(), new long[] {rows, heads, batch}, new long[] {qb, 1, 1},
+        dev.run("attention d=" + headDim + " [KT " + c.keyTile() + ", QB " + qb + "]", c.kernel(), new long[] {rows, heads, batch}, new long[] {qb, 1, 1},
                 seqLen, heads * headDim, (float) (1.0 / Math.sqrt(headDim)), q, k, v, mask, ctx);
     }
 

@@ -55,7 +55,45 @@ final class ClDevice implements AutoCloseable {
 
     @SuppressWarnings("deprecation") // clCreateCommandQueue is the OpenCL 1.2 call, which every driver still offers
     private static cl_command_queue createQueue(cl_context context, cl_device_id device) {
-        return clCreateCommandQueue(context, device, 0, null);
+        return clCreateCommandQueue(context, device, PROFILE ? CL_QUEUE_PROFILING_ENABLE : 0, null);
+    }
+
+    /**
+     * BERTJ_OPENCL_PROFILE=1 (or -Dbertj.opencl.profile=true): time every kernel with OpenCL's profiling events
+     * and print the totals per kernel and shape to stderr when the device is closed. For finding what to tune
+     * on a GPU; it adds an event per launch, so leave it off when timing.
+     */
+    static final boolean PROFILE = !System.getenv().getOrDefault("BERTJ_OPENCL_PROFILE", "").isEmpty()
+            || Boolean.getBoolean("bertj.opencl.profile");
+    private final List<cl_event> pendingEvents = new ArrayList<>();
+    private final List<String> pendingNames = new ArrayList<>();
+    private final java.util.Map<String, long[]> profile = new java.util.TreeMap<>(); // name -> {launches, nanoseconds}
+
+    /** Adds the finished kernels' times to the profile (called once the queue has drained). */
+    private void harvest() {
+        for (int i = 0; i < pendingEvents.size(); i++) {
+            long[] start = new long[1], end = new long[1];
+            clGetEventProfilingInfo(pendingEvents.get(i), CL_PROFILING_COMMAND_START, Sizeof.cl_ulong, Pointer.to(start), null);
+            clGetEventProfilingInfo(pendingEvents.get(i), CL_PROFILING_COMMAND_END, Sizeof.cl_ulong, Pointer.to(end), null);
+            long[] t = profile.computeIfAbsent(pendingNames.get(i), k -> new long[2]);
+            t[0]++;
+            t[1] += end[0] - start[0];
+            clReleaseEvent(pendingEvents.get(i));
+        }
+        pendingEvents.clear();
+        pendingNames.clear();
+    }
+
+    private void printProfile() {
+        long total = 0;
+        for (long[] t : profile.values()) total += t[1];
+        if (total == 0) return;
+        System.err.printf("bertj opencl profile, %s: %.1f ms in kernels%n", info.label(), total / 1e6);
+        System.err.printf("  %-52s %8s %11s %10s %6s%n", "kernel", "launches", "total ms", "mean us", "share");
+        for (var e : profile.entrySet()) {
+            long[] t = e.getValue();
+            System.err.printf("  %-52s %8d %11.2f %10.1f %5.1f%%%n", e.getKey(), t[0], t[1] / 1e6, t[1] / 1e3 / t[0], 100.0 * t[1] / total);
+        }
     }
 
     /** Opens device {@code index} as numbered by {@link OpenCl#devices()}. */
@@ -223,6 +261,7 @@ final class ClDevice implements AutoCloseable {
         short[] out = new short[count];
         try {
             clEnqueueReadBuffer(queue, from, CL_TRUE, 0, (long) count * Sizeof.cl_short, Pointer.to(out), 0, null, null);
+            if (PROFILE) harvest();
         } catch (CLException e) {
             throw fail("reading " + what + " back", e);
         }
@@ -233,6 +272,7 @@ final class ClDevice implements AutoCloseable {
         float[] out = new float[count];
         try {
             clEnqueueReadBuffer(queue, from, CL_TRUE, 0, (long) count * Sizeof.cl_float, Pointer.to(out), 0, null, null);
+            if (PROFILE) harvest();
         } catch (CLException e) {
             throw fail("reading " + what + " back", e);
         }
@@ -256,7 +296,12 @@ final class ClDevice implements AutoCloseable {
                     throw new IllegalArgumentException("kernel " + name + ": unsupported argument " + a);
                 }
             }
-            clEnqueueNDRangeKernel(queue, kernel, global.length, null, global, local, 0, null, null);
+            cl_event event = PROFILE ? new cl_event() : null;
+            clEnqueueNDRangeKernel(queue, kernel, global.length, null, global, local, 0, null, event);
+            if (PROFILE) {
+                pendingEvents.add(event);
+                pendingNames.add(name);
+            }
         } catch (CLException e) {
             throw fail("running kernel " + name + " (global " + java.util.Arrays.toString(global)
                     + ", local " + java.util.Arrays.toString(local) + ")", e);
@@ -278,6 +323,15 @@ final class ClDevice implements AutoCloseable {
 
     @Override
     public void close() {
+        if (PROFILE) {
+            try {
+                clFinish(queue);
+                harvest();
+                printProfile();
+            } catch (CLException e) {
+                System.err.println("bertj opencl profile unavailable: " + e.getMessage());
+            }
+        }
         for (cl_kernel k : kernels) clReleaseKernel(k);
         for (cl_program p : programs) clReleaseProgram(p);
         kernels.clear();

@@ -113,7 +113,7 @@ final class LinearKernel {
             case GELU_TANH -> 2;
         };
         long[] global = {(long) ceilDiv(n, t.tn()) * t.rx(), (long) ceilDiv(m, t.tm()) * t.ry()};
-        dev.run("linear[" + t + "]", kernel, global, new long[] {t.rx(), t.ry()}, m, n, k, x, w, bias, y, code);
+        dev.run("linear " + n + "x" + k + (epilogue == Epilogue.NONE ? "" : " " + epilogue.name().toLowerCase()) + " [" + t + "]", kernel, global, new long[] {t.rx(), t.ry()}, m, n, k, x, w, bias, y, code);
     }
 
     private cl_kernel kernel(Tiling t) {
