@@ -118,7 +118,8 @@ fi
 # JOCL opens libOpenCL.so; the loader itself comes from the bundle (or from this machine when that one cannot load).
 cp "$bundle/libOpenCL.so.1" "$work/lib/libOpenCL.so.1"
 ln -sf libOpenCL.so.1 "$work/lib/libOpenCL.so"
-export LD_LIBRARY_PATH="$work/lib:/usr/local/nvidia/lib64:/usr/local/nvidia/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+vendor_dir=$(dirname "$vendor")
+export LD_LIBRARY_PATH="$work/lib:$vendor_dir:/usr/local/nvidia/lib64:/usr/local/nvidia/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 probe() { # $1: a libOpenCL; prints "platforms N" or why it failed
     "$python" - "$1" <<'PY' 2>&1
 import ctypes, sys
@@ -163,7 +164,7 @@ step devices 60 "${bertj[@]}" devices
 sed 's/^/    /' "$out/devices.log" | head -n 30 | tee -a "$summary"
 
 # --- 3. parity against PyTorch float32 -------------------------------------------------------------------------
-step parity_float32 150 "${bertj[@]}" parity --model "$bundle/model.pt" --reference "$bundle/ref32.safetensors" --backend opencl "${dev_args[@]}"
+step parity_float32 150 "${bertj[@]}" parity --model "$bundle/model.pt" --reference "$bundle/ref32.safetensors" --backend opencl ${dev_args[@]+"${dev_args[@]}"}
 sed 's/^/    /' "$out/parity_float32.log" | head -n 20 | tee -a "$summary"
 
 # --- 4. PyTorch fp16 error vs float64, and the fp16 backend vs the same float64 --------------------------------
@@ -179,7 +180,7 @@ if [ $have_torch = 1 ]; then
         --write-float64 "$work/ref64.safetensors"
     sed 's/^/    /' "$out/torch_fp16_error.log" | head -n 16 | tee -a "$summary"
     if [ -f "$work/ref64.safetensors" ]; then
-        step parity_float64 150 "${bertj[@]}" parity --model "$bundle/model.pt" --reference "$work/ref64.safetensors" --backend opencl "${dev_args[@]}"
+        step parity_float64 150 "${bertj[@]}" parity --model "$bundle/model.pt" --reference "$work/ref64.safetensors" --backend opencl ${dev_args[@]+"${dev_args[@]}"}
         sed 's/^/    /' "$out/parity_float64.log" | head -n 20 | tee -a "$summary"
     fi
 else
@@ -191,7 +192,7 @@ fi
 if grep -qE '^ +bench( |$)' "$out/bertj_help.log"; then
     for b in $batches; do
         for s in $seqs; do
-            step "bench_opencl_b${b}_s${s}" 90 "${bertj[@]}" bench --model "$bundle/model.pt" --backend opencl "${dev_args[@]}" \
+            step "bench_opencl_b${b}_s${s}" 90 "${bertj[@]}" bench --model "$bundle/model.pt" --backend opencl ${dev_args[@]+"${dev_args[@]}"} \
                 --batch "$b" --seq "$s" --json
         done
     done
@@ -199,13 +200,13 @@ if grep -qE '^ +bench( |$)' "$out/bertj_help.log"; then
     bmax=$(echo $batches | tr ' ' '\n' | sort -n | tail -n1)
     smax=$(echo $seqs | tr ' ' '\n' | sort -n | tail -n1)
     step "profile_opencl_b${bmax}_s${smax}" 90 env BERTJ_OPENCL_PROFILE=1 "${bertj[@]}" bench --model "$bundle/model.pt" \
-        --backend opencl "${dev_args[@]}" --batch "$bmax" --seq "$smax" --json
+        --backend opencl ${dev_args[@]+"${dev_args[@]}"} --batch "$bmax" --seq "$smax" --json
     grep -A 20 "bertj opencl profile" "$out/profile_opencl_b${bmax}_s${smax}.log" | sed 's/^/    /' | tee -a "$summary"
 else
     say "bench: this bertj.jar has no 'bench' command (it comes with the fast-CPU work; rebuild the bundle with"
     say "       scripts/prepare-gpu-bundle.sh once it is merged). Skipping the opencl timings; profiling parity instead."
     step profile_opencl_parity 90 env BERTJ_OPENCL_PROFILE=1 "${bertj[@]}" parity --model "$bundle/model.pt" \
-        --reference "$bundle/ref32.safetensors" --backend opencl "${dev_args[@]}"
+        --reference "$bundle/ref32.safetensors" --backend opencl ${dev_args[@]+"${dev_args[@]}"}
     grep -A 20 "bertj opencl profile" "$out/profile_opencl_parity.log" | sed 's/^/    /' | tee -a "$summary"
 fi
 

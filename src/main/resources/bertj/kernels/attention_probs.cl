@@ -10,7 +10,7 @@
 // Precision: float arithmetic, one rounding to half per probability (≤ 2^-11 relative).
 // Reference: ReferenceBackend#attentionProbs (float64). Test: kernels-tests AttentionProbsKernelTest.
 
-inline float score(__global const half *q, __global const half *k, const size_t qi, const size_t kj, const int d,
+float score(__global const half *q, __global const half *k, const size_t qi, const size_t kj, const int d,
                    const float scale) {
     float dot = 0.0f;
     for (int c = 0; c < d; c++) dot = fma(LOAD(q, qi + c), LOAD(k, kj + c), dot);
