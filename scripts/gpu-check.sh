@@ -201,13 +201,13 @@ if grep -qE '^ +bench( |$)' "$out/bertj_help.log"; then
     smax=$(echo $seqs | tr ' ' '\n' | sort -n | tail -n1)
     step "profile_opencl_b${bmax}_s${smax}" 90 env BERTJ_OPENCL_PROFILE=1 "${bertj[@]}" bench --model "$bundle/model.pt" \
         --backend opencl ${dev_args[@]+"${dev_args[@]}"} --batch "$bmax" --seq "$smax" --json
-    grep -A 20 "bertj opencl profile" "$out/profile_opencl_b${bmax}_s${smax}.log" | sed 's/^/    /' | tee -a "$summary"
+    awk '/^bertj opencl profile/ {on = 1; print; next} on && /^  / {print; next} {on = 0}' "$out/profile_opencl_b${bmax}_s${smax}.log" | sed 's/^/    /' | tee -a "$summary"
 else
     say "bench: this bertj.jar has no 'bench' command (it comes with the fast-CPU work; rebuild the bundle with"
     say "       scripts/prepare-gpu-bundle.sh once it is merged). Skipping the opencl timings; profiling parity instead."
     step profile_opencl_parity 90 env BERTJ_OPENCL_PROFILE=1 "${bertj[@]}" parity --model "$bundle/model.pt" \
         --reference "$bundle/ref32.safetensors" --backend opencl ${dev_args[@]+"${dev_args[@]}"}
-    grep -A 20 "bertj opencl profile" "$out/profile_opencl_parity.log" | sed 's/^/    /' | tee -a "$summary"
+    awk '/^bertj opencl profile/ {on = 1; print; next} on && /^  / {print; next} {on = 0}' "$out/profile_opencl_parity.log" | sed 's/^/    /' | tee -a "$summary"
 fi
 
 # --- 6. bench, PyTorch fp16 ----------------------------------------------------------------------------------------
