@@ -83,6 +83,15 @@ public interface Backend extends AutoCloseable {
     /** LayerNorm(x + residual) row by row: (z − mean) / √(var + eps) · γ + β, var the biased variance. */
     Matrix addLayerNorm(Matrix x, Matrix residual, Param gamma, Param beta, double eps);
 
+    /**
+     * An activation matrix [rows, cols] made from host values (row-major), in the backend's own precision.
+     * The forward pass does not need it; kernels-tests use it to feed every backend the same inputs. Made
+     * between {@link #begin} and {@link #end} it belongs to that pass like any other matrix.
+     */
+    default Matrix upload(int rows, int cols, double[] rowMajor) {
+        throw new UnsupportedOperationException(name() + " backend cannot upload activations");
+    }
+
     /** Copies a matrix to the host in float64, row-major. */
     double[] read(Matrix m);
 

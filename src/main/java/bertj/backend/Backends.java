@@ -1,6 +1,7 @@
 package bertj.backend;
 
 import bertj.backend.cpu.CpuBackend;
+import bertj.backend.opencl.OpenClBackend;
 import bertj.backend.reference.ReferenceBackend;
 
 import java.util.List;
@@ -27,6 +28,7 @@ public final class Backends {
         return switch (name) {
             case "reference" -> new ReferenceBackend();
             case "cpu" -> new CpuBackend();
+            case "opencl" -> new OpenClBackend(options.device());
             default -> throw new IllegalArgumentException("unknown backend '" + name + "' (choose from " + String.join(", ", NAMES) + ")");
         };
     }

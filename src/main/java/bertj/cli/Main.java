@@ -18,7 +18,7 @@ import java.util.Arrays;
 @Command(name = "bertj", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "A pure-Java BERT encoder for NVIDIA's distilled BERT 4L-288D SQuAD checkpoint, with parity evidence against PyTorch.",
         subcommands = {InfoCommand.class, ParityCommand.class, TraceCommand.class, ConvertCommand.class,
-                EmbedCommand.class, SimilarityCommand.class})
+                EmbedCommand.class, SimilarityCommand.class, DevicesCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
@@ -70,7 +70,8 @@ public final class Main implements Runnable {
 
     /** A user-facing sentence for an exception: its message for the errors we raise, its type for bugs. */
     static String describe(Throwable ex) {
-        if (ex instanceof ModelFileException || ex instanceof IllegalArgumentException || ex instanceof UserError) {
+        if (ex instanceof ModelFileException || ex instanceof IllegalArgumentException || ex instanceof UserError
+                || ex instanceof bertj.backend.BackendException) {
             return oneLine(ex.getMessage());
         }
         if (ex instanceof UncheckedIOException u) {

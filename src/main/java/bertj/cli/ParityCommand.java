@@ -66,6 +66,7 @@ public final class ParityCommand implements Callable<Integer> {
         Json.putLimit(tol, "rel_l2", r.tolerance().relL2());
         Json.putLimit(tol, "logits_max_abs", r.tolerance().logitsMaxAbs());
         Json.putLimit(tol, "argmax_agreement", r.tolerance().argmaxAgreement());
+        tol.put("argmax_tie", r.tolerance().argmaxTie());
         ArrayNode tensors = root.putArray("tensors");
         for (Parity.TensorResult t : r.tensors()) {
             ObjectNode n = tensors.addObject();
@@ -101,7 +102,10 @@ public final class ParityCommand implements Callable<Integer> {
         }
         if (r.argmax() != null) {
             out.printf("argmax agreement: start %.4f, end %.4f%s%n", r.argmax().start(), r.argmax().end(),
-                    Double.isNaN(r.argmax().limit()) ? "" : String.format(" (limit %.2f) %s", r.argmax().limit(), r.argmax().pass() ? "ok" : "FAIL"));
+                    Double.isNaN(r.argmax().limit()) ? "" : String.format(" (limit %.2f%s) %s", r.argmax().limit(),
+                            r.tolerance().argmaxTie() > 0 ? String.format(", near-ties within %.0f%% of the row's logit RMS agree",
+                                    100 * r.tolerance().argmaxTie()) : "",
+                            r.argmax().pass() ? "ok" : "FAIL"));
         }
         out.println(r.pass() ? "PASS" : "FAIL");
     }

@@ -65,8 +65,8 @@ public final class Parity {
         }
         ArgmaxResult argmax = null;
         if (ref.expected().containsKey("start_logits") && ref.expected().containsKey("end_logits")) {
-            double s = agreement(batch, actual.get("start_logits"), ref.expected().get("start_logits").toDoubles());
-            double en = agreement(batch, actual.get("end_logits"), ref.expected().get("end_logits").toDoubles());
+            double s = agreement(batch, actual.get("start_logits"), ref.expected().get("start_logits").toDoubles(), tol.argmaxTie());
+            double en = agreement(batch, actual.get("end_logits"), ref.expected().get("end_logits").toDoubles(), tol.argmaxTie());
             boolean ok = Double.isNaN(tol.argmaxAgreement()) || (s >= tol.argmaxAgreement() && en >= tol.argmaxAgreement());
             argmax = new ArgmaxResult(s, en, tol.argmaxAgreement(), ok);
             pass &= ok;
@@ -98,9 +98,32 @@ public final class Parity {
 
     /** Fraction of sequences whose highest logit over unpadded positions is at the same position. */
     static double agreement(Batch batch, double[] actual, double[] expected) {
+        return agreement(batch, actual, expected, 0.0);
+    }
+
+    /**
+     * Fraction of sequences whose highest logit over unpadded positions is at the same position, or at a
+     * position whose expected logit is within {@code tie} × (RMS of the row's expected logits) of the expected
+     * maximum (a near-tie the compared precision cannot order; see {@link Tolerance}).
+     */
+    static double agreement(Batch batch, double[] actual, double[] expected, double tie) {
         int same = 0;
         for (int b = 0; b < batch.size(); b++) {
-            if (argmax(batch, b, actual) == argmax(batch, b, expected)) same++;
+            int mine = argmax(batch, b, actual), best = argmax(batch, b, expected);
+            if (mine == best) {
+                same++;
+                continue;
+            }
+            double sq = 0;
+            int n = 0;
+            for (int j = 0; j < batch.seqLen(); j++) {
+                if (batch.masked(b, j)) continue;
+                double v = expected[b * batch.seqLen() + j];
+                sq += v * v;
+                n++;
+            }
+            double margin = tie * Math.sqrt(sq / Math.max(n, 1));
+            if (expected[b * batch.seqLen() + best] - expected[b * batch.seqLen() + mine] <= margin) same++;
         }
         return (double) same / batch.size();
     }

@@ -193,6 +193,12 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
+    public Matrix upload(int rows, int cols, double[] rowMajor) {
+        if (rowMajor.length != rows * cols) throw new IllegalArgumentException("expected " + rows * cols + " values");
+        return new Mat(new DMatrixRMaj(rows, cols, true, rowMajor));
+    }
+
+    @Override
     public double[] read(Matrix m) {
         return ((Mat) m).m().data.clone();
     }

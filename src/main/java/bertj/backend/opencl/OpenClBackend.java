@@ -1,0 +1,245 @@
+package bertj.backend.opencl;
+
+import bertj.backend.Backend;
+import bertj.backend.Batch;
+import bertj.model.BertWeights;
+import bertj.readers.Tensor;
+import org.jocl.cl_event;
+import org.jocl.cl_mem;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Half-precision OpenCL kernels behind the {@link Backend} ops: each op is one kernel launch
+ * (src/main/resources/bertj/kernels/*.cl), checked kernel by kernel against the float64 reference in
+ * kernels-tests/.
+ *
+ * <p>Weights (every table, matrix, bias and LayerNorm vector) are rounded to half once and uploaded when the
+ * encoder is built. Activations are half buffers that stay on the device between kernels; arithmetic inside
+ * the kernels is float. A pass enqueues its input upload and kernels without waiting; the host waits only
+ * when it reads a result ({@link #read}: a blocking read, the one synchronisation of a plain forward pass).
+ * Activation buffers come from a {@link BufferPool} and are reused by the next pass.
+ *
+ * <p>The QA head (a linear layer with at most {@link QaHeadKernel#MAX_OUT} outputs) runs qa_head.cl and gives
+ * float logits; every other linear layer runs linear.cl.
+ */
+public final class OpenClBackend implements Backend {
+
+    /** An activation on the device: half [rows, cols], or float for the QA head's logits. */
+    private record Mat(int rows, int cols, cl_mem mem, boolean isFloat) implements Matrix {
+    }
+
+    private record Linear(int out, int in, cl_mem weight, cl_mem bias) implements Param {
+    }
+
+    private record Values(int rows, int cols, cl_mem mem) implements Param {
+    }
+
+    private final ClDevice dev;
+    private final LinearKernel linear;
+    private final QaHeadKernel qaHead;
+    private final LayerNormKernels layerNorm;
+    private final AttentionKernels attention;
+    private final BufferPool pool;
+    private final List<cl_mem> params = new ArrayList<>();
+    private final List<Long> paramBytes = new ArrayList<>();
+
+    // The current pass's inputs on the device, and the direct buffer their upload reads from.
+    private Batch current;
+    private cl_mem ids, types, mask;
+    private ByteBuffer[] staging;
+    private cl_event upload;
+
+    /** Opens OpenCL device {@code deviceIndex} (numbered as by {@code bertj devices}). */
+    public OpenClBackend(int deviceIndex) {
+        this.dev = ClDevice.open(deviceIndex);
+        this.linear = new LinearKernel(dev);
+        this.qaHead = new QaHeadKernel(dev);
+        this.layerNorm = new LayerNormKernels(dev);
+        this.attention = new AttentionKernels(dev);
+        this.pool = new BufferPool(dev);
+    }
+
+    public DeviceInfo device() {
+        return dev.info;
+    }
+
+    @Override
+    public String name() {
+        return "opencl";
+    }
+
+    @Override
+    public String precision() {
+        return "float16";
+    }
+
+    private cl_mem constant(Tensor t, String what) {
+        short[] h = Half.of(t.toFloats());
+        cl_mem m = dev.constant(h, what);
+        params.add(m);
+        paramBytes.add(2L * h.length);
+        return m;
+    }
+
+    @Override
+    public Param linear(BertWeights.Linear w) {
+        return new Linear(w.out(), w.in(), constant(w.weight(), "a weight matrix"), constant(w.bias(), "a bias"));
+    }
+
+    @Override
+    public Param vector(Tensor values) {
+        return new Values(1, (int) values.numel(), constant(values, "a vector"));
+    }
+
+    @Override
+    public Param table(Tensor values) {
+        return new Values(values.dim(0), values.dim(1), constant(values, "an embedding table"));
+    }
+
+    @Override
+    public Matrix upload(int rows, int cols, double[] rowMajor) {
+        if (rowMajor.length != rows * cols) throw new IllegalArgumentException("expected " + rows * cols + " values");
+        cl_mem m = pool.acquire(2L * rowMajor.length, "an activation");
+        dev.write(m, Half.of(rowMajor), "an activation");
+        return new Mat(rows, cols, m, false);
+    }
+
+    /**
+     * Uploads the batch's ids, token types and mask (int32) without waiting. The staging buffers are reused, so
+     * the previous pass's upload must have finished first (it has, unless that pass read nothing back).
+     */
+    @Override
+    public void begin(Batch batch) {
+        current = batch;
+        if (upload != null) {
+            dev.await(upload);
+            upload = null;
+        }
+        int n = batch.tokens();
+        if (staging == null || staging[0].capacity() != 4 * n) {
+            staging = new ByteBuffer[3];
+            for (int i = 0; i < 3; i++) staging[i] = ByteBuffer.allocateDirect(4 * n).order(ByteOrder.nativeOrder());
+        }
+        int[][] values = {batch.inputIds(), batch.tokenTypeIds(), batch.attentionMask()};
+        cl_mem[] mems = new cl_mem[3];
+        for (int i = 0; i < 3; i++) {
+            staging[i].clear();
+            staging[i].asIntBuffer().put(values[i]);
+            mems[i] = pool.acquire(4L * n, "the batch's inputs");
+            cl_event done = dev.writeAsync(mems[i], staging[i], "the batch's inputs");
+            // The queue is in order: when the last write is done, so are the others.
+            if (i < 2) org.jocl.CL.clReleaseEvent(done);
+            else upload = done;
+        }
+        ids = mems[0];
+        types = mems[1];
+        mask = mems[2];
+    }
+
+    @Override
+    public void end() {
+        pool.endPass();
+        current = null;
+    }
+
+    private void checkBatch(Batch batch) {
+        if (batch != current) throw new IllegalStateException("op called with a batch other than the one passed to begin()");
+    }
+
+    private Mat output(int rows, int cols, String what) {
+        return new Mat(rows, cols, pool.acquire(2L * rows * cols, what), false);
+    }
+
+    @Override
+    public Matrix embed(Batch batch, Param word, Param position, Param tokenType, Param gamma, Param beta, double eps) {
+        checkBatch(batch);
+        Values w = (Values) word;
+        Mat out = output(batch.tokens(), w.cols(), "the embeddings");
+        layerNorm.embeddings(batch.tokens(), batch.seqLen(), w.cols(), (float) eps, ids, types, w.mem(),
+                ((Values) position).mem(), ((Values) tokenType).mem(), ((Values) gamma).mem(), ((Values) beta).mem(), out.mem());
+        return out;
+    }
+
+    @Override
+    public Matrix linear(Matrix x, Param param, Epilogue epilogue) {
+        Mat in = half(x);
+        Linear l = (Linear) param;
+        if (in.cols() != l.in()) throw new IllegalArgumentException("linear layer takes " + l.in() + " inputs, got " + in.cols());
+        if (l.out() <= QaHeadKernel.MAX_OUT && epilogue == Epilogue.NONE) {
+            Mat out = new Mat(in.rows(), l.out(), pool.acquire(4L * in.rows() * l.out(), "the QA logits"), true);
+            qaHead.run(in.rows(), l.out(), l.in(), in.mem(), l.weight(), l.bias(), out.mem());
+            return out;
+        }
+        Mat out = output(in.rows(), l.out(), "a linear layer's output");
+        linear.run(in.rows(), l.out(), l.in(), in.mem(), l.weight(), l.bias(), out.mem(), epilogue);
+        return out;
+    }
+
+    @Override
+    public Matrix attention(Batch batch, Matrix q, Matrix k, Matrix v, int heads) {
+        checkBatch(batch);
+        Mat qm = half(q);
+        Mat out = output(qm.rows(), qm.cols(), "the attention context");
+        attention.attention(batch.size(), batch.seqLen(), heads, qm.cols() / heads, qm.mem(), half(k).mem(), half(v).mem(),
+                mask, out.mem());
+        return out;
+    }
+
+    @Override
+    public Matrix attentionProbs(Batch batch, Matrix q, Matrix k, int heads) {
+        checkBatch(batch);
+        Mat qm = half(q);
+        int s = batch.seqLen();
+        Mat out = output(batch.size() * heads * s, s, "the attention probabilities");
+        attention.probs(batch.size(), s, heads, qm.cols() / heads, qm.mem(), half(k).mem(), mask, out.mem());
+        return out;
+    }
+
+    @Override
+    public Matrix addLayerNorm(Matrix x, Matrix residual, Param gamma, Param beta, double eps) {
+        Mat a = half(x), r = half(residual);
+        Mat out = output(a.rows(), a.cols(), "a LayerNorm output");
+        layerNorm.addLayerNorm(a.rows(), a.cols(), (float) eps, a.mem(), r.mem(), ((Values) gamma).mem(), ((Values) beta).mem(), out.mem());
+        return out;
+    }
+
+    private static Mat half(Matrix m) {
+        Mat mat = (Mat) m;
+        if (mat.isFloat()) throw new IllegalArgumentException("the QA head's float logits cannot feed another op");
+        return mat;
+    }
+
+    @Override
+    public double[] read(Matrix m) {
+        Mat mat = (Mat) m;
+        int n = mat.rows() * mat.cols();
+        if (mat.isFloat()) {
+            float[] f = dev.readFloats(mat.mem(), n, "the QA logits");
+            double[] d = new double[n];
+            for (int i = 0; i < n; i++) d[i] = f[i];
+            return d;
+        }
+        return Half.toDoubles(dev.readHalves(mat.mem(), n, "an activation"));
+    }
+
+    /** Device buffers created for activations so far (they are reused across passes). */
+    long bufferAllocations() {
+        return pool.allocations();
+    }
+
+    @Override
+    public void close() {
+        if (upload != null) {
+            dev.await(upload);
+            upload = null;
+        }
+        pool.close();
+        for (int i = 0; i < params.size(); i++) dev.free(params.get(i), paramBytes.get(i));
+        params.clear();
+        dev.close();
+    }
+}

@@ -1,0 +1,62 @@
+package bertj.cli;
+
+import bertj.testing.Cli;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** `bertj devices`: lists this machine's OpenCL devices (PoCL in CI); with no platform, one line and exit 1. */
+class DevicesCommandTest {
+
+    @Test
+    void listsAtLeastOneDeviceWithItsLimits() throws Exception {
+        Cli.Result text = Cli.run("devices");
+        assertEquals(0, text.code(), text.err());
+        assertTrue(text.out().startsWith("device 0: "), text.out());
+        assertTrue(text.out().contains("fp16") && text.out().contains("compute units") && text.out().contains("global memory"), text.out());
+
+        Cli.Result json = Cli.run("devices", "--json");
+        assertEquals(0, json.code(), json.err());
+        JsonNode d = new ObjectMapper().readTree(json.out()).get("devices").get(0);
+        assertEquals(0, d.get("index").asInt());
+        assertTrue(d.get("compute_units").asInt() > 0);
+        assertTrue(d.get("max_work_group_size").asLong() > 0);
+        assertTrue(d.get("global_mem_bytes").asLong() > 0);
+        assertTrue(d.get("local_mem_bytes").asLong() > 0);
+        assertTrue(d.get("fp16").isBoolean());
+    }
+
+    @Test
+    void aDeviceNumberThatDoesNotExistIsAOneLineErrorWithExitOne() {
+        Cli.Result r = Cli.run("parity", "--model", "/nonexistent.pt", "--reference", "/nonexistent.safetensors", "--backend", "opencl",
+                "--device", "42");
+        assertEquals(1, r.code());
+        assertEquals(1, r.errLines().length, r.err());
+    }
+
+    /** The ICD loader reads OCL_ICD_VENDORS once per process, so this runs bertj in a child JVM. */
+    @Test
+    void noOpenClPlatformIsOneLineAndExitOne(@TempDir Path emptyVendors) throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        ProcessBuilder pb = new ProcessBuilder(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), "bertj.cli.Main", "devices"));
+        pb.environment().put("OCL_ICD_VENDORS", emptyVendors.toString());
+        pb.redirectErrorStream(false);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(1, p.exitValue(), out + err);
+        assertEquals("", out);
+        assertEquals(1, err.strip().lines().count(), err);
+        assertTrue(err.startsWith("bertj: no OpenCL platform found: "), err);
+    }
+}
