@@ -83,6 +83,8 @@ public final class ParityCommand implements Callable<Integer> {
             ObjectNode a = root.putObject("argmax_agreement");
             a.put("start", r.argmax().start());
             a.put("end", r.argmax().end());
+            a.put("start_exact", r.argmax().startExact());
+            a.put("end_exact", r.argmax().endExact());
             Json.putLimit(a, "limit", r.argmax().limit());
             a.put("pass", r.argmax().pass());
         }
@@ -101,7 +103,8 @@ public final class ParityCommand implements Callable<Integer> {
                     fmt(t.maxAbs()), fmt(t.relL2()), lim, t.pass() ? "ok" : "FAIL");
         }
         if (r.argmax() != null) {
-            out.printf("argmax agreement: start %.4f, end %.4f%s%n", r.argmax().start(), r.argmax().end(),
+            out.printf("argmax agreement: start %.4f, end %.4f (exact: %.4f, %.4f)%s%n", r.argmax().start(), r.argmax().end(),
+                    r.argmax().startExact(), r.argmax().endExact(),
                     Double.isNaN(r.argmax().limit()) ? "" : String.format(" (limit %.2f%s) %s", r.argmax().limit(),
                             r.tolerance().argmaxTie() > 0 ? String.format(", near-ties within %.0f%% of the row's logit RMS agree",
                                     100 * r.tolerance().argmaxTie()) : "",

@@ -20,8 +20,12 @@ public final class Parity {
     public record TensorResult(String name, int[] shape, double maxAbs, double relL2, double limitMaxAbs, double limitRelL2, boolean pass) {
     }
 
-    /** Fraction of rows whose argmax over unpadded positions agrees, for start and end logits. */
-    public record ArgmaxResult(double start, double end, double limit, boolean pass) {
+    /**
+     * Fraction of rows whose argmax over unpadded positions agrees, for start and end logits: counting near-ties
+     * as agreeing where the tolerance allows it ({@code start}, {@code end}: what passes or fails) and strictly
+     * ({@code startExact}, {@code endExact}: reported so that no tie rule hides a moved answer).
+     */
+    public record ArgmaxResult(double start, double end, double startExact, double endExact, double limit, boolean pass) {
     }
 
     public record Report(String backend, String precision, String reference, String referencePrecision, Tolerance tolerance,
@@ -68,7 +72,9 @@ public final class Parity {
             double s = agreement(batch, actual.get("start_logits"), ref.expected().get("start_logits").toDoubles(), tol.argmaxTie());
             double en = agreement(batch, actual.get("end_logits"), ref.expected().get("end_logits").toDoubles(), tol.argmaxTie());
             boolean ok = Double.isNaN(tol.argmaxAgreement()) || (s >= tol.argmaxAgreement() && en >= tol.argmaxAgreement());
-            argmax = new ArgmaxResult(s, en, tol.argmaxAgreement(), ok);
+            double sx = agreement(batch, actual.get("start_logits"), ref.expected().get("start_logits").toDoubles(), 0.0);
+            double ex = agreement(batch, actual.get("end_logits"), ref.expected().get("end_logits").toDoubles(), 0.0);
+            argmax = new ArgmaxResult(s, en, sx, ex, tol.argmaxAgreement(), ok);
             pass &= ok;
         }
         return new Report(encoder.backend().name(), backendPrecision, ref.path().toString(), ref.precision(), tol, results, argmax, pass);
