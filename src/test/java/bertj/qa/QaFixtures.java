@@ -1,5 +1,11 @@
 package bertj.qa;
 
+import bertj.model.BertConfig;
+import bertj.model.GeluForm;
+import bertj.model.TensorNames;
+import bertj.readers.SafeTensors;
+import bertj.readers.Tensor;
+import bertj.testing.RandomBert;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -10,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /** Passages and questions for the QA tests, and the real BERT-uncased vocabulary as a vocab.txt. */
@@ -37,6 +44,29 @@ final class QaFixtures {
         Path p = dir.resolve("vocab.txt");
         Files.writeString(p, String.join("\n", byId) + "\n");
         return p;
+    }
+
+    /** A small random BERT over the real vocabulary (30,522 rows; hidden 32, 2 layers, 4 heads, 512 positions). */
+    static final BertConfig SMALL = new BertConfig(30522, 32, 2, 4, 64, 512, 2, 1e-12, GeluForm.ERF);
+
+    /**
+     * A Hugging Face style directory: model.safetensors and config.json of {@link #SMALL} with random weights,
+     * plus vocab.txt when asked, and without the QA head when asked.
+     */
+    static Path smallModelDir(Path dir, long seed, boolean withVocab, boolean withQaHead) throws IOException {
+        Files.createDirectories(dir);
+        Map<String, Tensor> t = RandomBert.tensors(SMALL, seed);
+        if (!withQaHead) {
+            t.remove(TensorNames.QA_OUTPUTS + ".weight");
+            t.remove(TensorNames.QA_OUTPUTS + ".bias");
+        }
+        SafeTensors.write(dir.resolve("model.safetensors"), t, Map.of());
+        Files.writeString(dir.resolve("config.json"), """
+                {"vocab_size": 30522, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+                 "intermediate_size": 64, "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_act": "gelu"}
+                """);
+        if (withVocab) vocabTxt(dir);
+        return dir;
     }
 
     static final String HISTORY = """
