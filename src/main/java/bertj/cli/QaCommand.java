@@ -21,7 +21,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "qa", description = {
+@Command(name = "qa", mixinStandardHelpOptions = true, description = {
         "Answer a question from a passage: the span NVIDIA's run_squad.py would give with the same checkpoint.",
         "JSON: {\"answer\", \"score\" (start + end logit), \"probability\" (softmax over the n-best), \"start\", \"end\"};",
         "start/end are character (code point) offsets into the context, end exclusive; a list when --top-k > 1.",

@@ -30,11 +30,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "squad", description = {
+@Command(name = "squad", mixinStandardHelpOptions = true, description = {
         "Answer every question of a SQuAD v1.1 file and write the predictions in the official format ({\"id\": \"answer\", ...}).",
         "When the file holds answers, print {\"exact_match\": ..., \"f1\": ...} as the official v1.1 evaluation computes them.",
-        "Existing output files are not overwritten unless --force is given. A question whose passage has no tokens is",
-        "predicted as \"\". Progress goes to stderr: a bar on a terminal, plain lines otherwise."})
+        "Existing output files are not overwritten unless --force is given.",
+        "A question whose passage has no tokens is predicted as \"\".",
+        "Progress goes to stderr: a bar with rate and time left on a terminal, plain lines otherwise."})
 public final class SquadCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;

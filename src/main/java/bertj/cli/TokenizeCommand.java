@@ -19,7 +19,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "tokenize", description = {
+@Command(name = "tokenize", mixinStandardHelpOptions = true, description = {
         "Split text into BERT WordPiece tokens and ids, as Hugging Face's BertTokenizer does (no [CLS]/[SEP] added).",
         "With --input-file, each line is a JSON object {\"text\": ...} and each output line is {\"tokens\": [...], \"ids\": [...]}, in order."})
 public final class TokenizeCommand implements Callable<Integer> {

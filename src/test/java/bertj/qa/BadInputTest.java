@@ -86,6 +86,8 @@ class BadInputTest {
         // windows: 1 + ceil((tokens − room) / stride), room = 384 − 3 − 3 question tokens
         int room = 384 - 3 - q.ids().length;
         assertEquals(1 + (p.tokens().size() - room + 127) / 128, fs.size());
+        System.out.printf("1 MB context: %,d characters, %,d words, %,d tokens, %,d windows%n", big.length(), p.words().size(),
+                p.tokens().size(), fs.size());
     }
 
     @Test
