@@ -2,8 +2,9 @@
 """An independent Python implementation of SQuAD v1.1 inference as run_squad.py does it, to check bertj's Java.
 
 Written from the algorithm, not from run_squad.py's code: BERT's basic tokenizer (Google's rules: drop NUL, U+FFFD
-and category C* characters, whitespace and Zs to spaces, spaces around CJK ideographs, lower-case and strip Mn
-after NFD when uncased, split off ASCII-symbol and P* punctuation), greedy WordPiece, whitespace "document words",
+and category C* characters, whitespace and Zs to spaces, spaces around CJK ideographs (the blocks as Hugging Face
+tokenizers lists them), lower-case and strip Mn after NFD when uncased, split off ASCII-symbol and P*
+punctuation), greedy WordPiece, whitespace "document words",
 sliding windows with max-context flags, n-best span decoding with get_final_text's alignment, softmax.
 
 Input (--input, JSON): {"settings": {max_seq_length, doc_stride, max_query_length, n_best_size,

@@ -41,7 +41,7 @@ public final class SpanDecoder {
      * @param endLogits   per feature, likewise
      */
     public static List<Answer> decode(Passage passage, List<Feature> features, List<double[]> startLogits,
-                                          List<double[]> endLogits, QaSettings s, BasicTokenizer basic) {
+                                      List<double[]> endLogits, QaSettings s, BasicTokenizer basic) {
         List<Candidate> candidates = new ArrayList<>();
         for (int f = 0; f < features.size(); f++) {
             Feature feat = features.get(f);
