@@ -9,7 +9,8 @@
 #
 # Source: Perl's Unicode::UCD (Unicode 14 here), restricted to the characters assigned by 8.0 ("In=8.0", an
 # assignment never changes), then corrected for the few general categories that changed between 8.0 and 14.0
-# (listed below with the version that changed them). Run: perl tools/unicode8-tables.pl > src/main/java/bertj/tokenizer/Unicode8.java
+# (listed below). Checked with Perl's Unicode 14 data: newer data may hold further category changes of old
+# characters; HfParityTest, which compares every code point with Hugging Face tokenizers, would show them. Run: perl tools/unicode8-tables.pl > src/main/java/bertj/tokenizer/Unicode8.java
 use strict;
 use warnings;
 use Unicode::UCD qw(prop_invlist);
