@@ -15,10 +15,11 @@ import java.util.Arrays;
  * The {@code bertj} command. Exit codes: 0 success, 1 any error (one line on stderr, a stack trace only with
  * {@code --verbose}), 2 a usage error.
  */
-@Command(name = "bertj", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(name = "bertj", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, versionProvider = Main.Version.class,
         description = "A pure-Java BERT encoder for NVIDIA's distilled BERT 4L-288D SQuAD checkpoint, with parity evidence against PyTorch.",
         subcommands = {InfoCommand.class, ParityCommand.class, TraceCommand.class, ConvertCommand.class,
-                EmbedCommand.class, SimilarityCommand.class, DevicesCommand.class})
+                EmbedCommand.class, SimilarityCommand.class, DevicesCommand.class,
+                TokenizeCommand.class, QaCommand.class, SquadCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -1,0 +1,44 @@
+package bertj.cli;
+
+import bertj.qa.QaSettings;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+/** SQuAD window and decoding settings (run_squad.py's defaults), the vocabulary and its casing. */
+public class QaOptions {
+    @Option(names = "--vocab", paramLabel = "PATH",
+            description = "vocab.txt or tokenizer.json (default: the one beside a Hugging Face style model directory).")
+    Path vocab;
+
+    @Option(names = "--cased", description = "Keep case and accents (default: uncased, as NVIDIA's checkpoint, or what a tokenizer.json says).")
+    boolean cased;
+
+    @Option(names = "--max-seq-length", paramLabel = "N", defaultValue = "384", description = "Tokens per window (default ${DEFAULT-VALUE}).")
+    int maxSeqLength;
+
+    @Option(names = "--doc-stride", paramLabel = "N", defaultValue = "128", description = "Passage tokens between window starts (default ${DEFAULT-VALUE}).")
+    int docStride;
+
+    @Option(names = "--max-query-length", paramLabel = "N", defaultValue = "64", description = "Question tokens kept (default ${DEFAULT-VALUE}).")
+    int maxQueryLength;
+
+    @Option(names = "--n-best-size", paramLabel = "N", defaultValue = "20", description = "Start/end candidates per window and answers kept (default ${DEFAULT-VALUE}).")
+    int nBestSize;
+
+    @Option(names = "--max-answer-length", paramLabel = "N", defaultValue = "30", description = "Longest answer in tokens (default ${DEFAULT-VALUE}).")
+    int maxAnswerLength;
+
+    QaSettings settings(CommandLine cmd) {
+        try {
+            return new QaSettings(maxSeqLength, docStride, maxQueryLength, nBestSize, maxAnswerLength);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cmd, e.getMessage());
+        }
+    }
+
+    Boolean casedOrNull() {
+        return cased ? Boolean.TRUE : null;
+    }
+}

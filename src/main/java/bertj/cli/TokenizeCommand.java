@@ -1,0 +1,97 @@
+package bertj.cli;
+
+import bertj.readers.ModelFileException;
+import bertj.readers.Utf8;
+import bertj.tokenizer.BertTokenizer;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "tokenize", description = {
+        "Split text into BERT WordPiece tokens and ids, as Hugging Face's BertTokenizer does (no [CLS]/[SEP] added).",
+        "With --input-file, each line is a JSON object {\"text\": ...} and each output line is {\"tokens\": [...], \"ids\": [...]}, in order."})
+public final class TokenizeCommand implements Callable<Integer> {
+    @Option(names = "--vocab", required = true, paramLabel = "PATH", description = "vocab.txt (one token per line) or a Hugging Face tokenizer.json.")
+    Path vocab;
+
+    @Option(names = "--cased", description = "Keep case and accents (default: uncased, or what a tokenizer.json's normalizer says).")
+    boolean cased;
+
+    @Option(names = "--json", description = "Print {\"tokens\": [...], \"ids\": [...]} (always so with --input-file).")
+    boolean json;
+
+    @Parameters(arity = "0..1", paramLabel = "TEXT", description = "The text to tokenize.")
+    String text;
+
+    @Option(names = "--input-file", paramLabel = "F.jsonl", description = "UTF-8 file with one JSON object {\"text\": ...} per line.")
+    Path file;
+
+    @Mixin
+    VerboseOption verbose;
+    @Spec
+    CommandSpec spec;
+
+    private static final ObjectMapper COMPACT = new ObjectMapper();
+
+    @Override
+    public Integer call() throws JsonProcessingException {
+        if ((text == null) == (file == null)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "give either TEXT or --input-file, not " + (text == null ? "neither" : "both"));
+        }
+        BertTokenizer tok = BertTokenizer.load(vocab, cased ? Boolean.TRUE : null);
+        PrintWriter out = spec.commandLine().getOut();
+        if (file == null) {
+            BertTokenizer.Encoding e = tok.encode(text);
+            if (json) {
+                out.println(COMPACT.writeValueAsString(encoding(e)));
+            } else {
+                for (int i = 0; i < e.ids().length; i++) out.println(e.tokens().get(i) + "\t" + e.ids()[i]);
+            }
+            return 0;
+        }
+        String text = Utf8.read(file, "a JSON-lines file of {\"text\": ...} objects");
+        String[] lines = text.split("\n", -1);
+        int count = lines.length;
+        if (count > 0 && lines[count - 1].isEmpty()) count--; // the newline that ends the last line
+        // Parse everything first: a bad line is reported before any output is written.
+        String[] texts = new String[count];
+        for (int i = 0; i < count; i++) {
+            String line = lines[i].endsWith("\r") ? lines[i].substring(0, lines[i].length() - 1) : lines[i];
+            String where = file + " line " + (i + 1);
+            if (line.isBlank()) throw new ModelFileException(where + ": empty line; each line must be a JSON object {\"text\": ...}");
+            JsonNode n;
+            try {
+                n = COMPACT.readTree(line);
+            } catch (JsonProcessingException e) {
+                throw new ModelFileException(where + ": not valid JSON (" + e.getOriginalMessage() + ")");
+            }
+            if (n == null || !n.isObject() || !n.path("text").isTextual()) {
+                throw new ModelFileException(where + ": expected a JSON object with a string field \"text\"");
+            }
+            texts[i] = n.get("text").asText();
+        }
+        for (String t : texts) out.println(COMPACT.writeValueAsString(encoding(tok.encode(t))));
+        return 0;
+    }
+
+    private static ObjectNode encoding(BertTokenizer.Encoding e) {
+        ObjectNode n = COMPACT.createObjectNode();
+        var tokens = n.putArray("tokens");
+        e.tokens().forEach(tokens::add);
+        var ids = n.putArray("ids");
+        for (int id : e.ids()) ids.add(id);
+        return n;
+    }
+}

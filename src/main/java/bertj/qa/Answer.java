@@ -1,0 +1,24 @@
+package bertj.qa;
+
+/**
+ * One answer to a question about a context.
+ *
+ * @param text        the answer as run_squad.py writes it: the passage text of the span, with the words it covers
+ *                    joined by single spaces (so it equals {@code context[start:end]} unless that holds a run of
+ *                    whitespace)
+ * @param startLogit  the model's start logit at the answer's first token
+ * @param endLogit    its end logit at the answer's last token
+ * @param probability softmax of the score over the question's n-best answers
+ * @param start       offset of the answer's first character in the context, in code points (Python's and SQuAD's
+ *                    answer_start convention)
+ * @param end         offset just past its last character, in code points
+ * @param startUtf16  the same offsets in UTF-16 units, for Java: {@code context.substring(startUtf16, endUtf16)}
+ * @param endUtf16    see startUtf16
+ */
+public record Answer(String text, double startLogit, double endLogit, double probability, int start, int end,
+                     int startUtf16, int endUtf16) {
+    /** start logit + end logit: what answers are ranked by (run_squad.py's score). */
+    public double score() {
+        return startLogit + endLogit;
+    }
+}

@@ -1,0 +1,129 @@
+package bertj.tokenizer;
+
+import java.text.Normalizer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * BERT's basic tokenizer: text → words, before WordPiece. In order (Hugging Face tokenizers' BertNormalizer and
+ * BertPreTokenizer):
+ * <ol>
+ *   <li>clean: drop NUL, U+FFFD and control/format/private-use characters; every whitespace character becomes a space;</li>
+ *   <li>put spaces around each CJK ideograph, so each is a word of its own;</li>
+ *   <li>strip accents (uncased, or when asked): NFD, then drop the non-spacing marks;</li>
+ *   <li>lower-case (uncased), one code point at a time (so a final capital sigma becomes σ, not ς);</li>
+ *   <li>split on whitespace, and split off every punctuation character as a word of its own.</li>
+ * </ol>
+ * Character classes: {@link CharClasses}. Immutable and thread-safe.
+ */
+public final class BasicTokenizer {
+    private final boolean lowercase;
+    private final boolean stripAccents;
+
+    public BasicTokenizer(boolean lowercase, boolean stripAccents) {
+        this.lowercase = lowercase;
+        this.stripAccents = stripAccents;
+    }
+
+    /** The uncased BERT setting: lower-case and strip accents. */
+    public static BasicTokenizer uncased() {
+        return new BasicTokenizer(true, true);
+    }
+
+    public boolean lowercase() {
+        return lowercase;
+    }
+
+    public boolean stripAccents() {
+        return stripAccents;
+    }
+
+    /** The words of a text, in order. */
+    public List<String> tokenize(String text) {
+        List<String> words = new ArrayList<>();
+        split(normalize(text), words);
+        return words;
+    }
+
+    /** Steps 1–4: the text as the pre-tokenizer sees it. */
+    public String normalize(String text) {
+        StringBuilder sb = new StringBuilder(text.length() + 8);
+        boolean ascii = true;
+        for (int i = 0; i < text.length(); ) {
+            int c = text.codePointAt(i);
+            i += Character.charCount(c);
+            if (CharClasses.isRemoved(c)) continue;
+            if (CharClasses.isWhitespace(c)) {
+                sb.append(' ');
+            } else if (c >= 0x3400 && CharClasses.isChinese(c)) {
+                sb.append(' ').appendCodePoint(c).append(' ');
+                ascii = false;
+            } else {
+                sb.appendCodePoint(c);
+                if (c >= 128) ascii = false;
+            }
+        }
+        String s = sb.toString();
+        if (ascii) {
+            return lowercase ? asciiLower(s) : s;
+        }
+        if (stripAccents) {
+            String nfd = Normalizer.normalize(s, Normalizer.Form.NFD);
+            sb.setLength(0);
+            for (int i = 0; i < nfd.length(); ) {
+                int c = nfd.codePointAt(i);
+                i += Character.charCount(c);
+                if (!CharClasses.isNonSpacingMark(c)) sb.appendCodePoint(c);
+            }
+            s = sb.toString();
+        }
+        if (lowercase) {
+            sb.setLength(0);
+            for (int i = 0; i < s.length(); ) {
+                int c = s.codePointAt(i);
+                i += Character.charCount(c);
+                // Full lower-case mapping per code point: simple mappings, plus İ → i + combining dot above,
+                // the one unconditional multi-character lower-case mapping (SpecialCasing.txt).
+                if (c == 0x130) sb.append("i\u0307");
+                else sb.appendCodePoint(Character.toLowerCase(c));
+            }
+            s = sb.toString();
+        }
+        return s;
+    }
+
+    private static String asciiLower(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c >= 'A' && c <= 'Z') {
+                char[] a = s.toCharArray();
+                for (int j = i; j < a.length; j++) {
+                    if (a[j] >= 'A' && a[j] <= 'Z') a[j] += 'a' - 'A';
+                }
+                return new String(a);
+            }
+        }
+        return s;
+    }
+
+    /** Step 5 on normalized text: whitespace separates words; each punctuation character is a word. */
+    static void split(String s, List<String> words) {
+        int start = -1;
+        for (int i = 0; i < s.length(); ) {
+            int c = s.codePointAt(i);
+            int n = Character.charCount(c);
+            if (CharClasses.isWhitespace(c)) {
+                if (start >= 0) words.add(s.substring(start, i));
+                start = -1;
+            } else if (CharClasses.isPunctuation(c)) {
+                if (start >= 0) words.add(s.substring(start, i));
+                words.add(s.substring(i, i + n));
+                start = -1;
+            } else if (start < 0) {
+                start = i;
+            }
+            i += n;
+        }
+        if (start >= 0) words.add(s.substring(start));
+    }
+}

@@ -1,0 +1,219 @@
+package bertj.tokenizer;
+
+import bertj.readers.ModelFileException;
+import bertj.readers.Utf8;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A WordPiece vocabulary: token ↔ id, the special tokens, and — when read from a Hugging Face tokenizer.json —
+ * the normalizer's casing settings.
+ * <p>
+ * {@code vocab.txt}: one token per line, the id is the line number from 0 (trailing whitespace of a line is
+ * dropped; a token listed twice keeps its last id, as Hugging Face does). Its special tokens are those of
+ * [PAD], [UNK], [CLS], [SEP], [MASK] that it holds.
+ * <p>
+ * {@code tokenizer.json}: a WordPiece model ({@code model.vocab}, {@code unk_token},
+ * {@code continuing_subword_prefix}, {@code max_input_chars_per_word}); {@code added_tokens} are the special
+ * tokens; a BertNormalizer's {@code lowercase}/{@code strip_accents} give the casing.
+ * <p>
+ * Every BERT vocabulary must hold [UNK], [CLS] and [SEP]; loading fails with a one-line message otherwise.
+ */
+public final class Vocabulary {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final List<String> BERT_SPECIALS = List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]");
+
+    private final String source;
+    private final Map<String, Integer> ids;
+    private final String[] tokens;
+    private final String unk;
+    private final String prefix;
+    private final int maxInputChars;
+    private final List<String> specialTokens;
+    private final Boolean lowercase;
+    private final Boolean stripAccents;
+    private final int unkId, clsId, sepId, padId;
+
+    private Vocabulary(String source, Map<String, Integer> ids, String unk, String prefix, int maxInputChars,
+                       List<String> specialTokens, Boolean lowercase, Boolean stripAccents) {
+        this.source = source;
+        this.ids = Map.copyOf(ids);
+        int max = -1;
+        for (int id : ids.values()) max = Math.max(max, id);
+        this.tokens = new String[max + 1];
+        for (Map.Entry<String, Integer> e : ids.entrySet()) tokens[e.getValue()] = e.getKey();
+        this.unk = unk;
+        this.prefix = prefix;
+        this.maxInputChars = maxInputChars;
+        this.specialTokens = List.copyOf(specialTokens);
+        this.lowercase = lowercase;
+        this.stripAccents = stripAccents;
+        List<String> missing = new ArrayList<>();
+        for (String t : new String[] {unk, "[CLS]", "[SEP]"}) {
+            if (!ids.containsKey(t)) missing.add(t);
+        }
+        if (!missing.isEmpty()) {
+            throw new ModelFileException(source + ": the vocabulary has no " + String.join(", ", missing)
+                    + " token; BERT needs [UNK], [CLS] and [SEP] (is this a BERT WordPiece vocabulary?)");
+        }
+        this.unkId = ids.get(unk);
+        this.clsId = ids.get("[CLS]");
+        this.sepId = ids.get("[SEP]");
+        this.padId = ids.getOrDefault("[PAD]", 0);
+    }
+
+    /** Reads vocab.txt or tokenizer.json (told apart by content: a JSON object starts with '{'). */
+    public static Vocabulary load(Path file) {
+        String text = Utf8.read(file, "a vocab.txt or tokenizer.json");
+        return parse(text, file.toString());
+    }
+
+    /** Parses the text of a vocab.txt or tokenizer.json; {@code source} names it in errors. */
+    public static Vocabulary parse(String text, String source) {
+        String head = text.stripLeading();
+        if (head.startsWith("{")) return fromTokenizerJson(text, source);
+        return fromVocabTxt(text, source);
+    }
+
+    private static Vocabulary fromVocabTxt(String text, String source) {
+        Map<String, Integer> ids = new HashMap<>();
+        int index = 0;
+        int start = 0;
+        while (start < text.length()) {
+            int nl = text.indexOf('\n', start);
+            int end = nl < 0 ? text.length() : nl;
+            String line = text.substring(start, end).stripTrailing();
+            ids.put(line, index++);
+            start = nl < 0 ? text.length() : nl + 1;
+        }
+        if (ids.isEmpty()) throw new ModelFileException(source + ": the vocabulary file is empty");
+        List<String> specials = new ArrayList<>();
+        for (String s : BERT_SPECIALS) if (ids.containsKey(s)) specials.add(s);
+        return new Vocabulary(source, ids, "[UNK]", "##", 100, specials, null, null);
+    }
+
+    private static Vocabulary fromTokenizerJson(String text, String source) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new ModelFileException(source + ": not valid JSON (" + e.getOriginalMessage() + ")");
+        }
+        JsonNode model = root.path("model");
+        if (!model.isObject() || !model.path("vocab").isObject()) {
+            throw new ModelFileException(source + ": not a Hugging Face tokenizer.json (no model.vocab object)");
+        }
+        String type = model.path("type").asText("WordPiece");
+        if (!type.equals("WordPiece")) {
+            throw new ModelFileException(source + ": the tokenizer model is " + type + "; bertj needs a WordPiece (BERT) tokenizer");
+        }
+        Map<String, Integer> ids = new HashMap<>();
+        for (Map.Entry<String, JsonNode> e : model.path("vocab").properties()) {
+            JsonNode v = e.getValue();
+            if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < 0) {
+                throw new ModelFileException(source + ": model.vocab[\"" + e.getKey() + "\"] is " + v + ", expected a non-negative integer id");
+            }
+            ids.put(e.getKey(), v.asInt());
+        }
+        if (ids.isEmpty()) throw new ModelFileException(source + ": model.vocab is empty");
+        String unk = model.path("unk_token").asText("[UNK]");
+        String prefix = model.path("continuing_subword_prefix").asText("##");
+        int maxChars = model.path("max_input_chars_per_word").asInt(100);
+        List<String> specials = new ArrayList<>();
+        for (JsonNode t : root.path("added_tokens")) {
+            String content = t.path("content").asText("");
+            if (!content.isEmpty()) specials.add(content);
+        }
+        Boolean lowercase = null, strip = null;
+        JsonNode norm = root.path("normalizer");
+        if (norm.isObject()) {
+            String nt = norm.path("type").asText("");
+            if (!nt.equals("BertNormalizer")) {
+                throw new ModelFileException(source + ": the normalizer is " + nt + "; bertj supports BERT's (BertNormalizer)");
+            }
+            lowercase = norm.path("lowercase").asBoolean(true);
+            JsonNode sa = norm.path("strip_accents");
+            strip = sa.isBoolean() ? sa.asBoolean() : lowercase;
+        }
+        return new Vocabulary(source, ids, unk, prefix, maxChars, specials, lowercase, strip);
+    }
+
+    public String source() {
+        return source;
+    }
+
+    public int size() {
+        return ids.size();
+    }
+
+    /** One more than the largest id (the rows an embedding table needs). */
+    public int idLimit() {
+        return tokens.length;
+    }
+
+    /** The id of a token, or -1. */
+    public int id(String token) {
+        Integer id = ids.get(token);
+        return id == null ? -1 : id;
+    }
+
+    public boolean contains(String token) {
+        return ids.containsKey(token);
+    }
+
+    /** The token with this id, or null. */
+    public String token(int id) {
+        return id >= 0 && id < tokens.length ? tokens[id] : null;
+    }
+
+    public String unkToken() {
+        return unk;
+    }
+
+    public int unkId() {
+        return unkId;
+    }
+
+    public int clsId() {
+        return clsId;
+    }
+
+    public int sepId() {
+        return sepId;
+    }
+
+    public int padId() {
+        return padId;
+    }
+
+    /** The prefix of a word piece that continues a word ("##"). */
+    public String continuingPrefix() {
+        return prefix;
+    }
+
+    /** Words with more code points than this become the unknown token. */
+    public int maxInputChars() {
+        return maxInputChars;
+    }
+
+    /** Tokens matched verbatim in raw text before normalization ([CLS], [SEP], …). */
+    public List<String> specialTokens() {
+        return specialTokens;
+    }
+
+    /** The casing a tokenizer.json's normalizer asks for; null when the file does not say (vocab.txt). */
+    public Boolean lowercase() {
+        return lowercase;
+    }
+
+    public Boolean stripAccents() {
+        return stripAccents;
+    }
+}

@@ -1,0 +1,141 @@
+package bertj.qa;
+
+import bertj.testing.PyTorch;
+import bertj.tokenizer.BasicTokenizer;
+import bertj.tokenizer.BertTokenizer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Windows, max-context and span decoding on cases worked by hand. */
+class SpanDecoderTest {
+    @TempDir
+    static Path dir;
+    static BertTokenizer tokenizer;
+
+    @BeforeAll
+    static void setUp() throws IOException {
+        tokenizer = BertTokenizer.load(QaFixtures.vocabTxt(dir), null);
+    }
+
+    @Test
+    void windowsAdvanceByTheStrideAndTheLastReachesTheEnd() {
+        // 40 tokens, 12 per window, stride 4: starts 0, 4, ..., 28; the window at 28 ends at 39
+        var spans = Features.spans(40, 12, 4);
+        assertEquals(8, spans.size());
+        for (int i = 0; i < 8; i++) assertEquals(new Features.Span(4 * i, 12), spans.get(i));
+        // a stride over the window length moves by the window length, never skipping tokens
+        assertEquals(List.of(new Features.Span(0, 5), new Features.Span(5, 5), new Features.Span(10, 2)), Features.spans(12, 5, 9));
+        assertEquals(List.of(), Features.spans(0, 5, 2));
+    }
+
+    @Test
+    void maxContextPrefersTheMostCentredWindowAndTheFirstOnATie() {
+        var spans = Features.spans(40, 12, 4); // windows [0,11], [4,15], [8,19], ...
+        // token 10: window 0 scores min(10, 1) + 0.12, window 1 min(6, 5) + 0.12, window 2 min(2, 9) + 0.12 → window 1
+        assertFalse(Features.isMaxContext(spans, 0, 10));
+        assertTrue(Features.isMaxContext(spans, 1, 10));
+        assertFalse(Features.isMaxContext(spans, 2, 10));
+        // windows [0,9] and [1,10]: token 5 scores min(5, 4) = 4 in both, lengths equal → the first wins
+        var tie = Features.spans(11, 10, 1);
+        assertTrue(Features.isMaxContext(tie, 0, 5));
+        assertFalse(Features.isMaxContext(tie, 1, 5));
+    }
+
+    /**
+     * Passage "1 2 … 40" (one token per word), question "what", windows of 12 passage tokens, stride 4. The answer
+     * "11 12 13" is tokens 10–12: window 0 holds its start but not its end; window 1 is token 10's max-context window.
+     * Decoys with higher scores: window 0 (start 10, end 11: not max-context there) and window 2 (start 10 at logit
+     * 20: not max-context there either). Background logits are small random noise.
+     */
+    @Test
+    void answerAcrossAWindowBoundaryComesFromTheMaxContextWindow() {
+        StringBuilder ctx = new StringBuilder();
+        for (int i = 1; i <= 40; i++) ctx.append(i).append(i % 7 == 0 ? "  " : " ");
+        Passage p = Passage.of(ctx.toString(), tokenizer);
+        assertEquals(40, p.tokens().size());
+        BertTokenizer.Encoding q = tokenizer.encode("what");
+        QaSettings s = new QaSettings(16, 4, 4, 20, 30);
+        List<Feature> fs = Features.build(0, q.tokens(), q.ids(), p, tokenizer.vocab(), s);
+        assertEquals(8, fs.size());
+        Random r = new Random(PyTorch.seed("span decoder background logits"));
+        List<double[]> start = new ArrayList<>(), end = new ArrayList<>();
+        for (Feature f : fs) {
+            double[] a = new double[f.length()], b = new double[f.length()];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = 0.1 * (r.nextDouble() - 0.5);
+                b[i] = 0.1 * (r.nextDouble() - 0.5);
+            }
+            int at10 = 10 - f.passageStart() + 3, at11 = at10 + 1, at12 = at10 + 2; // [CLS] what [SEP] passage…
+            if (at10 >= 3 && at10 < f.length() - 1) a[at10] = f.window() == 2 ? 20 : 5;
+            if (at12 >= 3 && at12 < f.length() - 1) b[at12] = 5;
+            if (f.window() == 0) b[at11] = 9;
+            start.add(a);
+            end.add(b);
+        }
+        List<Answer> answers = SpanDecoder.decode(p, fs, start, end, s, tokenizer.basic());
+        Answer best = answers.get(0);
+        assertEquals("11 12 13", best.text());
+        assertEquals(10.0, best.score(), 0.0);
+        assertEquals(ctx.indexOf("11 "), best.startUtf16());
+        assertEquals(ctx.indexOf("11 ") + 8, best.endUtf16());
+        double sum = 0;
+        for (Answer a : answers) sum += a.probability();
+        assertEquals(1.0, sum, 1e-12);
+        assertEquals(20, answers.size());
+        // the decoys (scores 14 and 25) would outrank it had they not been rejected
+        for (Answer a : answers) assertTrue(a.score() <= 10.0 && a.startLogit() < 20, "a decoy survived: " + a);
+    }
+
+    @Test
+    void finalTextRecoversAccentsCaseAndPunctuationFromTheOriginal() {
+        BasicTokenizer uncased = tokenizer.basic();
+        // prediction "jose pena" is in "jose pena - nunez" (the basic tokens of the original); map back
+        assertArrayEquals(new int[] {0, 9}, FinalText.span("jose pena", "José Peña-Núñez", uncased));
+        assertArrayEquals(new int[] {1, 5}, FinalText.span("pena", "(Peña)", uncased));
+        // not found → the whole original text
+        assertArrayEquals(new int[] {0, 6}, FinalText.span("london", "(Peña)", uncased));
+        // a zero-width space vanishes in the tokenized text: lengths differ → the whole original text
+        assertArrayEquals(new int[] {0, 4}, FinalText.span("abc", "ab\u200Bc", uncased));
+    }
+
+    @Test
+    void detokenizeGluesWordPieces() {
+        assertEquals("unaffable , ok", SpanDecoder.detokenize(List.of("un", "##aff", "##able", ",", "ok")));
+        assertEquals("x", SpanDecoder.detokenize(List.of("##x")));
+    }
+
+    @Test
+    void offsetsCountCodePointsAndUtf16Separately() {
+        String ctx = "😀😀 née in Zürich 𝐀𝐁 ok";
+        Passage p = Passage.of(ctx, tokenizer);
+        BertTokenizer.Encoding q = tokenizer.encode("where");
+        List<Feature> fs = Features.build(0, q.tokens(), q.ids(), p, tokenizer.vocab(), QaSettings.RUN_SQUAD);
+        Feature f = fs.get(0);
+        int zurich = f.tokens().indexOf("zurich");
+        double[] a = new double[f.length()], b = new double[f.length()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = -1 - 0.01 * i;
+            b[i] = -1 - 0.01 * i;
+        }
+        a[zurich] = 3;
+        b[zurich] = 3;
+        Answer best = SpanDecoder.decode(p, fs, List.of(a), List.of(b), QaSettings.RUN_SQUAD, tokenizer.basic()).get(0);
+        assertEquals("Zürich", best.text());
+        assertEquals(10, best.start());              // two emoji are two code points, four UTF-16 units
+        assertEquals(16, best.end());
+        assertEquals(12, best.startUtf16());
+        assertEquals("Zürich", ctx.substring(best.startUtf16(), best.endUtf16()));
+    }
+}

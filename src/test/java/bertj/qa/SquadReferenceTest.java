@@ -1,0 +1,169 @@
+package bertj.qa;
+
+import bertj.testing.PyTorch;
+import bertj.tokenizer.BertTokenizer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Feature building and span decoding against weights/squad_reference.py, an independent Python implementation,
+ * on tricky passages (answers across window boundaries, passages of many windows, accents and punctuation next
+ * to answers, questions over 64 tokens, odd whitespace, CJK and emoji, words over 100 characters) under several
+ * window settings, with random logits — continuous, and rounded so that ties must break the same way.
+ * Features must be identical; n-best lists identical in text and logits, probabilities within 1e-12.
+ */
+class SquadReferenceTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path dir;
+    static Path vocab;
+    static BertTokenizer tokenizer;
+
+    @BeforeAll
+    static void setUp() throws IOException {
+        vocab = QaFixtures.vocabTxt(dir);
+        tokenizer = BertTokenizer.load(vocab, null);
+    }
+
+    static final QaSettings SMALL = new QaSettings(64, 24, 16, 7, 5);
+    static final QaSettings TINY = new QaSettings(32, 5, 8, 20, 30);
+
+    @Test
+    void runSquadDefaults() throws IOException {
+        compare(QaSettings.RUN_SQUAD, false, "defaults");
+    }
+
+    @Test
+    void smallWindows() throws IOException {
+        compare(SMALL, false, "small windows");
+    }
+
+    @Test
+    void tinyWindowsWithTiedLogits() throws IOException {
+        compare(TINY, true, "tiny windows, tied logits");
+    }
+
+    @Test
+    void defaultsWithTiedLogits() throws IOException {
+        compare(QaSettings.RUN_SQUAD, true, "defaults, tied logits");
+    }
+
+    private void compare(QaSettings s, boolean ties, String what) throws IOException {
+        long seed = PyTorch.seed("squad reference logits, " + what);
+        Random r = new Random(seed);
+        List<QaFixtures.Example> examples = QaFixtures.tricky();
+        ObjectNode spec = JSON.createObjectNode();
+        ObjectNode st = spec.putObject("settings");
+        st.put("max_seq_length", s.maxSeqLength()).put("doc_stride", s.docStride()).put("max_query_length", s.maxQueryLength())
+                .put("n_best_size", s.nBestSize()).put("max_answer_length", s.maxAnswerLength());
+        ArrayNode ex = spec.putArray("examples");
+        ObjectNode logitsNode = spec.putObject("logits");
+        List<Passage> passages = new ArrayList<>();
+        List<List<Feature>> features = new ArrayList<>();
+        List<List<double[][]>> logits = new ArrayList<>();
+        int windows = 0;
+        for (int i = 0; i < examples.size(); i++) {
+            QaFixtures.Example e = examples.get(i);
+            ex.addObject().put("id", e.id()).put("question", e.question()).put("context", e.context());
+            Passage p = Passage.of(e.context(), tokenizer);
+            BertTokenizer.Encoding q = tokenizer.encode(e.question());
+            List<Feature> fs = Features.build(i, q.tokens(), q.ids(), p, tokenizer.vocab(), s);
+            passages.add(p);
+            features.add(fs);
+            windows += fs.size();
+            ArrayNode perWindow = logitsNode.putArray(e.id());
+            List<double[][]> mine = new ArrayList<>();
+            for (Feature f : fs) {
+                double[][] se = new double[2][f.length()];
+                ArrayNode pair = perWindow.addArray();
+                for (int k = 0; k < 2; k++) {
+                    ArrayNode arr = pair.addArray();
+                    for (int t = 0; t < f.length(); t++) {
+                        double v = r.nextGaussian() * 3;
+                        se[k][t] = ties ? Math.rint(v) : v;
+                        arr.add(se[k][t]);
+                    }
+                }
+                mine.add(se);
+            }
+            logits.add(mine);
+        }
+        Path in = dir.resolve("in-" + what.replace(' ', '_').replace(',', '_') + ".json");
+        Path out = dir.resolve("out-" + what.replace(' ', '_').replace(',', '_') + ".json");
+        JSON.writeValue(in.toFile(), spec);
+        PyTorch.run("squad_reference.py", "--vocab", vocab.toString(), "--input", in.toString(), "--out", out.toString());
+        JsonNode py = JSON.readTree(out.toFile()).get("examples");
+
+        int answers = 0;
+        for (int i = 0; i < examples.size(); i++) {
+            String id = examples.get(i).id();
+            JsonNode pe = py.get(i);
+            assertEquals(id, pe.get("id").asText());
+            List<Feature> fs = features.get(i);
+            assertEquals(pe.get("features").size(), fs.size(), id + ": number of windows");
+            for (int w = 0; w < fs.size(); w++) checkFeature(id + " window " + w, fs.get(w), pe.get("features").get(w));
+            List<double[]> sl = new ArrayList<>(), el = new ArrayList<>();
+            for (double[][] se : logits.get(i)) {
+                sl.add(se[0]);
+                el.add(se[1]);
+            }
+            List<Answer> mine = SpanDecoder.decode(passages.get(i), fs, sl, el, s, tokenizer.basic());
+            JsonNode nbest = pe.get("nbest");
+            assertEquals(nbest.size(), mine.size(), id + ": n-best size; ours " + texts(mine));
+            for (int k = 0; k < mine.size(); k++) {
+                Answer a = mine.get(k);
+                JsonNode b = nbest.get(k);
+                assertEquals(b.get("text").asText(), a.text(), id + " n-best " + k);
+                assertEquals(b.get("start_logit").asDouble(), a.startLogit(), 0.0, id + " n-best " + k + " start logit");
+                assertEquals(b.get("end_logit").asDouble(), a.endLogit(), 0.0, id + " n-best " + k + " end logit");
+                assertEquals(b.get("probability").asDouble(), a.probability(), 1e-12 * Math.max(1, a.probability()), id + " probability");
+                checkOffsets(id, examples.get(i).context(), a);
+                answers++;
+            }
+        }
+        System.out.printf("%s: %d examples, %d windows, %d n-best answers identical to weights/squad_reference.py%n",
+                what, examples.size(), windows, answers);
+        assertTrue(answers > examples.size(), "almost no answers were compared");
+    }
+
+    private static void checkFeature(String where, Feature f, JsonNode p) {
+        assertEquals(p.get("tokens").toString(), JSON.valueToTree(f.tokens()).toString(), where + " tokens");
+        assertEquals(p.get("input_ids").toString(), JSON.valueToTree(f.inputIds()).toString(), where + " input ids");
+        assertEquals(p.get("token_type_ids").toString(), JSON.valueToTree(f.tokenTypeIds()).toString(), where + " token types");
+        assertEquals(p.get("start").asInt(), f.passageStart(), where + " window start");
+        JsonNode map = p.get("token_to_orig_map"), ctx = p.get("token_is_max_context");
+        for (int t = 0; t < f.length(); t++) {
+            JsonNode m = map.get(Integer.toString(t));
+            assertEquals(m == null ? -1 : m.asInt(), f.tokenToWord()[t], where + " token_to_orig_map[" + t + "]");
+            JsonNode c = ctx.get(Integer.toString(t));
+            assertEquals(c != null && c.asBoolean(), f.maxContext()[t], where + " token_is_max_context[" + t + "]");
+        }
+    }
+
+    /** The offsets point at the answer in the context: the same text once whitespace runs are single spaces. */
+    static void checkOffsets(String id, String context, Answer a) {
+        String span = context.substring(a.startUtf16(), a.endUtf16());
+        assertEquals(a.text(), String.join(" ", span.split("[ \t\r\n\u202F]+")), id + ": context[start:end] is the answer");
+        assertEquals(a.start(), context.codePointCount(0, a.startUtf16()), id + ": code point start");
+        assertEquals(a.end(), context.codePointCount(0, a.endUtf16()), id + ": code point end");
+    }
+
+    private static List<String> texts(List<Answer> a) {
+        return a.stream().map(Answer::text).toList();
+    }
+}

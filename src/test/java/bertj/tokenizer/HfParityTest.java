@@ -1,0 +1,196 @@
+package bertj.tokenizer;
+
+import bertj.testing.PyTorch;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Our tokenizer against Hugging Face tokenizers (the Rust library, through DJL) on the real BERT-uncased
+ * vocabulary: ids must be identical on every text, uncased, cased, and lower-cased without accent stripping.
+ * <p>
+ * The cased check needs a cased vocabulary; none ships in the test dependencies, so we derive one from the uncased
+ * vocabulary (every entry plus its upper-case and capitalised forms, new ids after the last) and write it as a
+ * tokenizer.json whose BertNormalizer has lowercase=false — the configuration of Hugging Face's bert-base-cased.
+ */
+class HfParityTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path dir;
+    static Path uncasedJson, casedJson, keepAccentsJson;
+
+    @BeforeAll
+    static void vocabularies() throws IOException {
+        uncasedJson = HfTokenizers.writeMinilm(dir);
+        ObjectNode root = (ObjectNode) JSON.readTree(HfTokenizers.minilmTokenizerJson());
+
+        ObjectNode keep = root.deepCopy();
+        ((ObjectNode) keep.get("normalizer")).put("lowercase", true).put("strip_accents", false);
+        keepAccentsJson = dir.resolve("keep-accents.json");
+        JSON.writeValue(keepAccentsJson.toFile(), keep);
+
+        ObjectNode cased = root.deepCopy();
+        ((ObjectNode) cased.get("normalizer")).put("lowercase", false).putNull("strip_accents");
+        ObjectNode vocab = (ObjectNode) cased.get("model").get("vocab");
+        Map<String, Integer> ids = new LinkedHashMap<>();
+        vocab.properties().forEach(e -> ids.put(e.getKey(), e.getValue().asInt()));
+        int next = ids.size();
+        for (String t : List.copyOf(ids.keySet())) {
+            if (t.startsWith("[") && t.endsWith("]")) continue;
+            boolean cont = t.startsWith("##");
+            String body = cont ? t.substring(2) : t;
+            for (String v : new String[] {body.toUpperCase(Locale.ROOT), capitalise(body)}) {
+                String tok = cont ? "##" + v : v;
+                if (!ids.containsKey(tok)) ids.put(tok, next++);
+            }
+        }
+        vocab.removeAll();
+        ids.forEach(vocab::put);
+        casedJson = dir.resolve("cased.json");
+        JSON.writeValue(casedJson.toFile(), cased);
+        System.out.println("cased vocabulary derived from the uncased one: " + ids.size() + " entries");
+    }
+
+    private static String capitalise(String s) {
+        if (s.isEmpty()) return s;
+        int c = s.codePointAt(0);
+        return new String(Character.toChars(Character.toTitleCase(c))) + s.substring(Character.charCount(c));
+    }
+
+    @Test
+    void everyCodePointInContextUncased() throws IOException {
+        everyCodePoint(uncasedJson, null);
+    }
+
+    @Test
+    void everyCodePointInContextCased() throws IOException {
+        everyCodePoint(casedJson, null);
+    }
+
+    /**
+     * Every code point (surrogates excepted) inside a word, alone, doubled, beside a capital and an accented
+     * capital: 1,112,064 texts, each checking how the character is cleaned, classified, normalized and split.
+     */
+    private static void everyCodePoint(Path tokenizerJson, Boolean cased) throws IOException {
+        List<String> texts = new ArrayList<>(1_112_064);
+        for (int c = 0; c <= 0x10FFFF; c++) {
+            if (c >= 0xD800 && c <= 0xDFFF) continue;
+            String s = Character.toString(c);
+            texts.add("a" + s + "b " + s + " A" + s + s + "É");
+        }
+        compare(tokenizerJson, cased, texts, "every code point");
+    }
+
+    @Test
+    void corpusUncased() throws IOException {
+        compare(uncasedJson, null, corpus("uncased"), "corpus, uncased");
+    }
+
+    @Test
+    void corpusCased() throws IOException {
+        compare(casedJson, null, corpus("cased"), "corpus, cased");
+    }
+
+    @Test
+    void corpusLowercaseKeepingAccents() throws IOException {
+        compare(keepAccentsJson, null, corpus("lower-case, accents kept"), "corpus, lower-case keeping accents");
+    }
+
+    /** --cased on the uncased tokenizer.json equals a tokenizer.json that says lowercase=false. */
+    @Test
+    void casedFlagOverridesTheFile() throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(HfTokenizers.minilmTokenizerJson());
+        ((ObjectNode) root.get("normalizer")).put("lowercase", false).putNull("strip_accents");
+        Path json = dir.resolve("uncased-vocab-cased-normalizer.json");
+        JSON.writeValue(json.toFile(), root);
+        compare(json, null, TokenizerCorpus.handWritten(), "hand-written, file says cased");
+        compare(json, true, TokenizerCorpus.handWritten(), "hand-written, --cased");
+        try (HfTokenizers hf = new HfTokenizers(json)) {
+            BertTokenizer mine = BertTokenizer.of(Vocabulary.load(uncasedJson), true);
+            String text = "Hello Wörld";
+            assertEquals(Arrays.toString(hf.ids(List.of(text)).get(0)), Arrays.toString(mine.encode(text).ids()));
+        }
+    }
+
+    /** vocab.txt (the same tokens, one per line in id order) gives the same ids as tokenizer.json. */
+    @Test
+    void vocabTxtEqualsTokenizerJson() throws IOException {
+        JsonNode vocab = JSON.readTree(HfTokenizers.minilmTokenizerJson()).get("model").get("vocab");
+        String[] byId = new String[vocab.size()];
+        vocab.properties().forEach(e -> byId[e.getValue().asInt()] = e.getKey());
+        Path txt = dir.resolve("vocab.txt");
+        Files.writeString(txt, String.join("\n", byId) + "\n");
+        BertTokenizer fromTxt = BertTokenizer.load(txt, null), fromJson = BertTokenizer.load(uncasedJson, null);
+        assertEquals(byId.length, fromTxt.vocab().size());
+        List<String> texts = corpus("vocab.txt");
+        for (String t : texts) {
+            assertEquals(Arrays.toString(fromJson.encode(t).ids()), Arrays.toString(fromTxt.encode(t).ids()), t);
+        }
+    }
+
+    static List<String> corpus(String what) {
+        List<String> texts = new ArrayList<>(TokenizerCorpus.handWritten());
+        int hand = texts.size();
+        texts.addAll(TokenizerCorpus.random(PyTorch.seed("random tokenizer corpus, " + what), 4000));
+        System.out.println("corpus: " + hand + " hand-written texts + 4000 random");
+        return texts;
+    }
+
+    private static void compare(Path tokenizerJson, Boolean cased, List<String> texts, String what) throws IOException {
+        BertTokenizer mine = BertTokenizer.of(Vocabulary.load(tokenizerJson), cased);
+        List<int[]> expected;
+        try (HfTokenizers hf = new HfTokenizers(tokenizerJson)) {
+            expected = hf.ids(texts);
+        }
+        int same = 0;
+        long tokens = 0, chars = 0;
+        List<String> diffs = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            int[] got = mine.encode(texts.get(i)).ids();
+            tokens += expected.get(i).length;
+            chars += texts.get(i).length();
+            if (Arrays.equals(got, expected.get(i))) same++;
+            else if (diffs.size() < 10) diffs.add(firstDifference(texts.get(i), got, expected.get(i), mine));
+        }
+        System.out.printf("%s: %d/%d texts id-identical (%.4f%%), %,d chars, %,d tokens%n", what, same, texts.size(),
+                100.0 * same / texts.size(), chars, tokens);
+        assertTrue(tokens > texts.size() / 2, "the oracle produced almost no tokens; is the vocabulary loaded?");
+        assertEquals(texts.size(), same, what + ": texts whose ids differ from Hugging Face tokenizers, e.g.\n"
+                + String.join("\n", diffs));
+    }
+
+    /** Where two id lists part, with a few tokens of context, and the text (shortened). */
+    private static String firstDifference(String text, int[] got, int[] want, BertTokenizer t) {
+        int i = 0;
+        while (i < got.length && i < want.length && got[i] == want[i]) i++;
+        int from = Math.max(0, i - 3);
+        StringBuilder sb = new StringBuilder(describe(text)).append("\n  from token ").append(i).append(": ours");
+        for (int k = from; k < Math.min(got.length, i + 4); k++) sb.append(' ').append(t.vocab().token(got[k]));
+        sb.append(" | HF");
+        for (int k = from; k < Math.min(want.length, i + 4); k++) sb.append(' ').append(t.vocab().token(want[k]));
+        return sb.toString();
+    }
+
+    private static String describe(String s) {
+        StringBuilder sb = new StringBuilder();
+        s.codePoints().limit(80).forEach(c -> sb.append(c < 128 && c >= 32 ? Character.toString(c) : String.format("\\u{%X}", c)));
+        return sb.toString();
+    }
+}
