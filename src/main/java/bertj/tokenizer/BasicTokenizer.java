@@ -8,8 +8,9 @@ import java.util.List;
  * BERT's basic tokenizer: text → words, before WordPiece. In order (Hugging Face tokenizers' BertNormalizer and
  * BertPreTokenizer):
  * <ol>
- *   <li>clean: drop NUL, U+FFFD and control/format/private-use characters; every whitespace character becomes a space;</li>
- *   <li>put spaces around each CJK ideograph, so each is a word of its own;</li>
+ *   <li>clean (unless a tokenizer.json says clean_text=false): drop NUL, U+FFFD and control/format/private-use
+ *       characters; every whitespace character becomes a space;</li>
+ *   <li>put spaces around each CJK ideograph, so each is a word of its own (unless handle_chinese_chars=false);</li>
  *   <li>strip accents (uncased, or when asked): NFD, then drop the non-spacing marks;</li>
  *   <li>lower-case (uncased), one code point at a time (so a final capital sigma becomes σ, not ς);</li>
  *   <li>split on whitespace, and split off every punctuation character as a word of its own.</li>
@@ -19,10 +20,19 @@ import java.util.List;
 public final class BasicTokenizer {
     private final boolean lowercase;
     private final boolean stripAccents;
+    private final boolean cleanText;
+    private final boolean chineseChars;
 
+    /** Cleaning and CJK splitting on, as in every BERT. */
     public BasicTokenizer(boolean lowercase, boolean stripAccents) {
+        this(lowercase, stripAccents, true, true);
+    }
+
+    public BasicTokenizer(boolean lowercase, boolean stripAccents, boolean cleanText, boolean chineseChars) {
         this.lowercase = lowercase;
         this.stripAccents = stripAccents;
+        this.cleanText = cleanText;
+        this.chineseChars = chineseChars;
     }
 
     /** The uncased BERT setting: lower-case and strip accents. */
@@ -52,10 +62,10 @@ public final class BasicTokenizer {
         for (int i = 0; i < text.length(); ) {
             int c = text.codePointAt(i);
             i += Character.charCount(c);
-            if (CharClasses.isRemoved(c)) continue;
-            if (CharClasses.isWhitespace(c)) {
+            if (cleanText && CharClasses.isRemoved(c)) continue;
+            if (cleanText && CharClasses.isWhitespace(c)) {
                 sb.append(' ');
-            } else if (c >= 0x3400 && CharClasses.isChinese(c)) {
+            } else if (chineseChars && c >= 0x3400 && CharClasses.isChinese(c)) {
                 sb.append(' ').appendCodePoint(c).append(' ');
                 ascii = false;
             } else {

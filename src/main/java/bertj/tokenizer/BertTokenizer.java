@@ -11,39 +11,91 @@ import java.util.List;
  *   <li>a special token written in the text ("[SEP]", "[MASK]", …; see {@link Vocabulary#specialTokens()}) is
  *       matched verbatim, leftmost-longest, before any normalization, and becomes that single token; the text
  *       between such matches is tokenized piece by piece;</li>
- *   <li>uncased: lower-case and strip accents; cased: neither.</li>
+ *   <li>uncased: lower-case and strip accents; cased: neither (the rule that decides: {@link #of}).</li>
  * </ul>
- * Immutable and thread-safe.
+ * {@link #sequence} gives a model's input for one text, {@code [CLS] tokens [SEP]}. Immutable and thread-safe.
  */
 public final class BertTokenizer {
     /** Tokens and their ids. */
     public record Encoding(List<String> tokens, int[] ids) {
     }
 
+    /**
+     * A model's input for one text.
+     *
+     * @param ids       [CLS], the text's token ids, [SEP]
+     * @param truncated whether tokens of the text were dropped to fit
+     */
+    public record Sequence(int[] ids, boolean truncated) {
+    }
+
     private final Vocabulary vocab;
     private final BasicTokenizer basic;
     private final WordPiece wordPiece;
     private final String[] specials;
+    private final String casingFrom;
 
-    public BertTokenizer(Vocabulary vocab, boolean lowercase, boolean stripAccents) {
+    private BertTokenizer(Vocabulary vocab, BasicTokenizer basic, String casingFrom) {
         this.vocab = vocab;
-        this.basic = new BasicTokenizer(lowercase, stripAccents);
+        this.basic = basic;
         this.wordPiece = new WordPiece(vocab);
         this.specials = vocab.specialTokens().stream().filter(s -> !s.isEmpty()).toArray(String[]::new);
+        this.casingFrom = casingFrom;
     }
 
     /**
-     * A tokenizer for a vocabulary. {@code cased}: true = no lower-casing or accent stripping, false = uncased,
-     * null = what a tokenizer.json's normalizer says, else uncased (the vocabulary of NVIDIA's checkpoint).
+     * A tokenizer for a vocabulary, cased or uncased by one rule, the first that applies:
+     * <ol>
+     *   <li>{@code cased} true: cased (no lower-casing, no accent stripping); false: uncased (both). The
+     *       {@code --cased} and {@code --uncased} flags of the commands;</li>
+     *   <li>a tokenizer.json's BertNormalizer: its {@code lowercase} and {@code strip_accents};</li>
+     *   <li>otherwise (vocab.txt) the vocabulary's letters: cased when some token changes under lower-casing
+     *       ({@link Vocabulary#hasCasedTokens()}), else uncased. BERT's uncased vocab.txt, which NVIDIA's
+     *       checkpoints use, has no such token.</li>
+     * </ol>
+     * A BertNormalizer's {@code clean_text} and {@code handle_chinese_chars} are honoured whatever the casing.
      */
     public static BertTokenizer of(Vocabulary vocab, Boolean cased) {
-        boolean lower = cased != null ? !cased : vocab.lowercase() == null || vocab.lowercase();
-        boolean strip = cased != null ? !cased : vocab.stripAccents() != null ? vocab.stripAccents() : lower;
-        return new BertTokenizer(vocab, lower, strip);
+        Vocabulary.Normalization n = vocab.normalization();
+        boolean clean = n == null || n.cleanText(), chinese = n == null || n.handleChineseChars();
+        if (cased != null) return new BertTokenizer(vocab, new BasicTokenizer(!cased, !cased, clean, chinese), "as asked");
+        if (n != null) {
+            return new BertTokenizer(vocab, new BasicTokenizer(n.lowercase(), n.stripAccents(), clean, chinese),
+                    "as the tokenizer.json's normalizer says");
+        }
+        boolean lower = !vocab.hasCasedTokens();
+        return new BertTokenizer(vocab, new BasicTokenizer(lower, lower), "told by the vocabulary's letters");
     }
 
     public static BertTokenizer load(Path vocabFile, Boolean cased) {
         return of(Vocabulary.load(vocabFile), cased);
+    }
+
+    /**
+     * Words for a user, e.g. "WordPiece, uncased (told by the vocabulary's letters), 30522 tokens, from vocab.txt":
+     * the casing, why, the vocabulary's size and file.
+     */
+    public String describe() {
+        String casing = basic.lowercase() == basic.stripAccents() ? (basic.lowercase() ? "uncased" : "cased")
+                : basic.lowercase() ? "lower-cased, accents kept" : "case kept, accents stripped";
+        String file = vocab.source().substring(Math.max(vocab.source().lastIndexOf('/'), vocab.source().lastIndexOf('\\')) + 1);
+        return "WordPiece, " + casing + " (" + casingFrom + "), " + vocab.size() + " tokens, from " + file;
+    }
+
+    /**
+     * The input ids of one text for a model with at most {@code maxTokens} positions: {@code [CLS]}, the text's
+     * tokens, {@code [SEP]}; tokens past {@code maxTokens - 2} are dropped, and {@code truncated} says so.
+     */
+    public Sequence sequence(String text, int maxTokens) {
+        if (maxTokens < 2) throw new IllegalArgumentException("room for at least [CLS] and [SEP] is needed, got " + maxTokens);
+        IntList pieces = new IntList();
+        tokenize(text, new ArrayList<>(), pieces);
+        int keep = Math.min(pieces.size(), maxTokens - 2);
+        int[] ids = new int[keep + 2];
+        ids[0] = vocab.clsId();
+        for (int i = 0; i < keep; i++) ids[i + 1] = pieces.get(i);
+        ids[keep + 1] = vocab.sepId();
+        return new Sequence(ids, keep < pieces.size());
     }
 
     public Vocabulary vocab() {

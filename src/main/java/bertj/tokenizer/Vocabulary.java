@@ -14,7 +14,7 @@ import java.util.Map;
 
 /**
  * A WordPiece vocabulary: token ↔ id, the special tokens, and — when read from a Hugging Face tokenizer.json —
- * the normalizer's casing settings.
+ * the normalizer's settings.
  * <p>
  * {@code vocab.txt}: one token per line, the id is the line number from 0 (trailing whitespace of a line is
  * dropped; a token listed twice keeps its last id, as Hugging Face does). Its special tokens are those of
@@ -22,7 +22,8 @@ import java.util.Map;
  * <p>
  * {@code tokenizer.json}: a WordPiece model ({@code model.vocab}, {@code unk_token},
  * {@code continuing_subword_prefix}, {@code max_input_chars_per_word}); {@code added_tokens} are the special
- * tokens; a BertNormalizer's {@code lowercase}/{@code strip_accents} give the casing.
+ * tokens; a BertNormalizer gives {@link #normalization() the normalization}; the pre-tokenizer, when there is one,
+ * must be BertPreTokenizer. Other models, normalizers and pre-tokenizers are refused: their tokens would differ.
  * <p>
  * Every BERT vocabulary must hold [UNK], [CLS] and [SEP]; loading fails with a one-line message otherwise.
  */
@@ -37,12 +38,19 @@ public final class Vocabulary {
     private final String prefix;
     private final int maxInputChars;
     private final List<String> specialTokens;
-    private final Boolean lowercase;
-    private final Boolean stripAccents;
+    private final Normalization normalization;
+    private final boolean casedTokens;
     private final int unkId, clsId, sepId, padId;
 
+    /**
+     * A tokenizer.json's BertNormalizer settings ({@code strip_accents} null already resolved to {@code lowercase},
+     * as Hugging Face resolves it).
+     */
+    public record Normalization(boolean cleanText, boolean handleChineseChars, boolean lowercase, boolean stripAccents) {
+    }
+
     private Vocabulary(String source, Map<String, Integer> ids, String unk, String prefix, int maxInputChars,
-                       List<String> specialTokens, Boolean lowercase, Boolean stripAccents) {
+                       List<String> specialTokens, Normalization normalization) {
         this.source = source;
         this.ids = Map.copyOf(ids);
         int max = -1;
@@ -53,8 +61,8 @@ public final class Vocabulary {
         this.prefix = prefix;
         this.maxInputChars = maxInputChars;
         this.specialTokens = List.copyOf(specialTokens);
-        this.lowercase = lowercase;
-        this.stripAccents = stripAccents;
+        this.normalization = normalization;
+        this.casedTokens = ids.keySet().stream().anyMatch(t -> !this.specialTokens.contains(t) && changedByLowerCase(t));
         List<String> missing = new ArrayList<>();
         for (String t : new String[] {unk, "[CLS]", "[SEP]"}) {
             if (!ids.containsKey(t)) missing.add(t);
@@ -96,7 +104,7 @@ public final class Vocabulary {
         if (ids.isEmpty()) throw new ModelFileException(source + ": the vocabulary file is empty");
         List<String> specials = new ArrayList<>();
         for (String s : BERT_SPECIALS) if (ids.containsKey(s)) specials.add(s);
-        return new Vocabulary(source, ids, "[UNK]", "##", 100, specials, null, null);
+        return new Vocabulary(source, ids, "[UNK]", "##", 100, specials, null);
     }
 
     private static Vocabulary fromTokenizerJson(String text, String source) {
@@ -131,18 +139,23 @@ public final class Vocabulary {
             String content = t.path("content").asText("");
             if (!content.isEmpty()) specials.add(content);
         }
-        Boolean lowercase = null, strip = null;
+        JsonNode pre = root.path("pre_tokenizer");
+        if (pre.isObject() && !pre.path("type").asText("").equals("BertPreTokenizer")) {
+            throw new ModelFileException(source + ": the pre-tokenizer is " + pre.path("type").asText("untyped") + "; bertj supports BERT's (BertPreTokenizer)");
+        }
+        Normalization normalization = null;
         JsonNode norm = root.path("normalizer");
         if (norm.isObject()) {
             String nt = norm.path("type").asText("");
             if (!nt.equals("BertNormalizer")) {
                 throw new ModelFileException(source + ": the normalizer is " + nt + "; bertj supports BERT's (BertNormalizer)");
             }
-            lowercase = norm.path("lowercase").asBoolean(true);
+            boolean lowercase = norm.path("lowercase").asBoolean(true);
             JsonNode sa = norm.path("strip_accents");
-            strip = sa.isBoolean() ? sa.asBoolean() : lowercase;
+            normalization = new Normalization(norm.path("clean_text").asBoolean(true),
+                    norm.path("handle_chinese_chars").asBoolean(true), lowercase, sa.isBoolean() ? sa.asBoolean() : lowercase);
         }
-        return new Vocabulary(source, ids, unk, prefix, maxChars, specials, lowercase, strip);
+        return new Vocabulary(source, ids, unk, prefix, maxChars, specials, normalization);
     }
 
     public String source() {
@@ -208,12 +221,27 @@ public final class Vocabulary {
         return specialTokens;
     }
 
-    /** The casing a tokenizer.json's normalizer asks for; null when the file does not say (vocab.txt). */
-    public Boolean lowercase() {
-        return lowercase;
+    /** The normalization a tokenizer.json's BertNormalizer asks for; null when the file names none (vocab.txt). */
+    public Normalization normalization() {
+        return normalization;
     }
 
-    public Boolean stripAccents() {
-        return stripAccents;
+    /**
+     * Whether some token other than a special one ([CLS], [unused0], …) changes under lower-casing: the mark of a
+     * cased vocabulary. An uncased vocabulary is learned from lower-cased text, so each of its tokens is its own
+     * lower case (BERT's uncased vocab.txt: none of 30,522 changes; bert-base-cased's: thousands do).
+     */
+    public boolean hasCasedTokens() {
+        return casedTokens;
+    }
+
+    private static boolean changedByLowerCase(String token) {
+        if (token.startsWith("[") && token.endsWith("]")) return false;
+        for (int i = 0; i < token.length(); ) {
+            int c = token.codePointAt(i);
+            if (Character.toLowerCase(c) != c) return true;
+            i += Character.charCount(c);
+        }
+        return false;
     }
 }

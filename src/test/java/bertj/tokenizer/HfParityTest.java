@@ -19,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -129,20 +130,58 @@ class HfParityTest {
         }
     }
 
-    /** vocab.txt (the same tokens, one per line in id order) gives the same ids as tokenizer.json. */
+    /**
+     * vocab.txt (the same tokens, one per line in id order) gives the same ids as tokenizer.json: BERT's uncased
+     * vocabulary is told uncased by its letters, with no flag (what qa needs for NVIDIA's vocab.txt).
+     */
     @Test
     void vocabTxtEqualsTokenizerJson() throws IOException {
-        JsonNode vocab = JSON.readTree(HfTokenizers.minilmTokenizerJson()).get("model").get("vocab");
-        String[] byId = new String[vocab.size()];
-        vocab.properties().forEach(e -> byId[e.getValue().asInt()] = e.getKey());
-        Path txt = dir.resolve("vocab.txt");
-        Files.writeString(txt, String.join("\n", byId) + "\n");
+        Path txt = vocabTxt(uncasedJson, "vocab.txt");
         BertTokenizer fromTxt = BertTokenizer.load(txt, null), fromJson = BertTokenizer.load(uncasedJson, null);
-        assertEquals(byId.length, fromTxt.vocab().size());
+        assertEquals(30522, fromTxt.vocab().size());
+        assertFalse(fromTxt.vocab().hasCasedTokens());
+        assertEquals("WordPiece, uncased (told by the vocabulary's letters), 30522 tokens, from vocab.txt", fromTxt.describe());
         List<String> texts = corpus("vocab.txt");
         for (String t : texts) {
             assertEquals(Arrays.toString(fromJson.encode(t).ids()), Arrays.toString(fromTxt.encode(t).ids()), t);
         }
+    }
+
+    /** The cased vocabulary as a vocab.txt is told cased by its letters, and tokenizes as Hugging Face's cased one. */
+    @Test
+    void casedVocabTxtIsToldCasedByItsLetters() throws IOException {
+        Path txt = vocabTxt(casedJson, "cased-vocab.txt");
+        BertTokenizer fromTxt = BertTokenizer.load(txt, null);
+        assertTrue(fromTxt.vocab().hasCasedTokens());
+        assertFalse(fromTxt.uncased(), fromTxt.describe());
+        List<String> texts = corpus("cased vocab.txt");
+        List<int[]> expected;
+        try (HfTokenizers hf = new HfTokenizers(casedJson)) {
+            expected = hf.ids(texts);
+        }
+        for (int i = 0; i < texts.size(); i++) {
+            assertEquals(Arrays.toString(expected.get(i)), Arrays.toString(fromTxt.encode(texts.get(i)).ids()), texts.get(i));
+        }
+    }
+
+    /** A tokenizer.json's vocabulary written as a vocab.txt: one token per line, in id order. */
+    private static Path vocabTxt(Path tokenizerJson, String name) throws IOException {
+        JsonNode vocab = JSON.readTree(tokenizerJson.toFile()).get("model").get("vocab");
+        String[] byId = new String[vocab.size()];
+        vocab.properties().forEach(e -> byId[e.getValue().asInt()] = e.getKey());
+        Path txt = dir.resolve(name);
+        Files.writeString(txt, String.join("\n", byId) + "\n");
+        return txt;
+    }
+
+    /** A BertNormalizer with clean_text=false and handle_chinese_chars=false is honoured, as Hugging Face honours it. */
+    @Test
+    void corpusWithoutCleaningOrCjkSplitting() throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(HfTokenizers.minilmTokenizerJson());
+        ((ObjectNode) root.get("normalizer")).put("clean_text", false).put("handle_chinese_chars", false);
+        Path json = dir.resolve("no-cleaning.json");
+        JSON.writeValue(json.toFile(), root);
+        compare(json, null, corpus("no cleaning, no CJK splitting"), "corpus, no cleaning, no CJK splitting");
     }
 
     static List<String> corpus(String what) {

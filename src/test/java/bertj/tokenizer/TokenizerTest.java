@@ -12,6 +12,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -100,7 +101,110 @@ class TokenizerTest {
         assertEquals(2, v.clsId());
         assertEquals(3, v.sepId());
         assertEquals(1, v.unkId());
-        assertEquals(null, v.lowercase());
+        assertNull(v.normalization(), "a vocab.txt names no normalizer");
+    }
+
+    private static Vocabulary txt(String... tokens) {
+        return Vocabulary.parse(String.join("\n", tokens) + "\n", "vocab.txt");
+    }
+
+    private static Vocabulary json(String normalizer, String... tokens) {
+        StringBuilder vocab = new StringBuilder();
+        for (int i = 0; i < tokens.length; i++) vocab.append(i == 0 ? "" : ",").append('"').append(tokens[i]).append("\":").append(i);
+        return Vocabulary.parse("{\"normalizer\":" + normalizer + ",\"pre_tokenizer\":{\"type\":\"BertPreTokenizer\"},"
+                + "\"model\":{\"type\":\"WordPiece\",\"vocab\":{" + vocab + "}}}", "tokenizer.json");
+    }
+
+    static final String[] SPECIALS = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[unused0]"};
+
+    private static String[] with(String... tokens) {
+        String[] all = java.util.Arrays.copyOf(SPECIALS, SPECIALS.length + tokens.length);
+        System.arraycopy(tokens, 0, all, SPECIALS.length, tokens.length);
+        return all;
+    }
+
+    /** The one casing rule: a flag, else a tokenizer.json's normalizer, else the vocabulary's letters. */
+    @Test
+    void casingOfAVocabTxtIsToldByItsLetters() {
+        Vocabulary cased = txt(with("Hello", "hello", "!", "Ca", "##fé"));
+        assertTrue(cased.hasCasedTokens());
+        BertTokenizer t = BertTokenizer.of(cased, null);
+        assertFalse(t.uncased());
+        assertEquals(List.of("Hello", "hello", "!", "Ca", "##fé"), t.tokenize("Hello hello! Café"));
+        assertEquals("WordPiece, cased (told by the vocabulary's letters), 11 tokens, from vocab.txt", t.describe());
+
+        // [bracketed] tokens are special, not letters: an all-lower-case vocabulary is uncased.
+        Vocabulary uncased = txt(with("hello", "!", "ca", "##fe"));
+        assertFalse(uncased.hasCasedTokens());
+        t = BertTokenizer.of(uncased, null);
+        assertTrue(t.uncased());
+        assertEquals(List.of("hello", "!", "ca", "##fe"), t.tokenize("HELLO! Café"));
+        assertEquals("WordPiece, uncased (told by the vocabulary's letters), 10 tokens, from vocab.txt", t.describe());
+        // one upper-case letter anywhere in a token is enough, Greek or Cyrillic as well as Latin
+        assertTrue(txt(with("hello", "##Ж")).hasCasedTokens());
+        assertTrue(txt(with("hello", "ǅ")).hasCasedTokens(), "a title-case letter");
+        assertFalse(txt(with("hello", "ß", "ʼn", "123", "中")).hasCasedTokens(), "letters without case, digits, ideographs");
+    }
+
+    @Test
+    void casingFlagsOverrideTheVocabulary() {
+        BertTokenizer t = BertTokenizer.of(txt(with("Hello", "hello")), false);
+        assertEquals(List.of("hello"), t.tokenize("HÉLLO"));
+        assertEquals("WordPiece, uncased (as asked), 8 tokens, from vocab.txt", t.describe());
+        t = BertTokenizer.of(txt(with("hello", "é")), true);
+        assertEquals(List.of("[UNK]", "é"), t.tokenize("Hello é"));
+        assertTrue(t.describe().startsWith("WordPiece, cased (as asked)"), t.describe());
+        t = BertTokenizer.of(json("{\"type\":\"BertNormalizer\",\"lowercase\":false}", with("hello")), false);
+        assertTrue(t.uncased(), "a flag wins over the tokenizer.json's normalizer too");
+    }
+
+    @Test
+    void casingOfATokenizerJsonIsItsNormalizers() {
+        // The normalizer wins over the letters, either way.
+        BertTokenizer t = BertTokenizer.of(json("{\"type\":\"BertNormalizer\",\"lowercase\":false,\"strip_accents\":null}",
+                with("hello", "é")), null);
+        assertFalse(t.uncased());
+        assertEquals(List.of("[UNK]", "é"), t.tokenize("Hello é"));
+        assertEquals("WordPiece, cased (as the tokenizer.json's normalizer says), 8 tokens, from tokenizer.json", t.describe());
+        t = BertTokenizer.of(json("{\"type\":\"BertNormalizer\",\"lowercase\":true}", with("Hello", "hello", "e")), null);
+        assertEquals(List.of("hello", "e"), t.tokenize("Hello É"));
+        t = BertTokenizer.of(json("{\"type\":\"BertNormalizer\",\"lowercase\":true,\"strip_accents\":false}",
+                with("hello", "é", "e")), null);
+        assertEquals(List.of("hello", "é"), t.tokenize("Hello É"));
+        assertTrue(t.describe().startsWith("WordPiece, lower-cased, accents kept ("), t.describe());
+        // No normalizer named: the letters decide, as for a vocab.txt.
+        t = BertTokenizer.of(json("null", with("Hello", "hello")), null);
+        assertEquals(List.of("Hello"), t.tokenize("Hello"));
+        assertTrue(t.describe().contains("cased (told by the vocabulary's letters)"), t.describe());
+    }
+
+    @Test
+    void normalizerWithoutCleaningOrCjkSplitting() {
+        Vocabulary v = json("{\"type\":\"BertNormalizer\",\"clean_text\":false,\"handle_chinese_chars\":false,\"lowercase\":true}",
+                with("x", "y", "中文", "中", "文"));
+        BertTokenizer t = BertTokenizer.of(v, null);
+        // U+0007 stays (a word of its own between spaces, not in the vocabulary); 中文 stays one word.
+        assertEquals(List.of("x", "[UNK]", "y", "中文"), t.tokenize("X \u0007 y\u00A0中文"));
+        assertEquals(List.of("x", "y", "中", "文"), BertTokenizer.of(txt(with("x", "y", "中文", "中", "文")), null)
+                .tokenize("X \u0007 y\u00A0中文"));
+    }
+
+    @Test
+    void sequenceAddsClsAndSepAndCutsToFit() {
+        var s = uncased().sequence("Hello, WORLD!", 100);
+        assertArrayEquals(new int[] {2, 5, 6, 7, 8, 3}, s.ids());
+        assertFalse(s.truncated());
+        assertFalse(uncased().sequence("Hello, WORLD!", 6).truncated());
+        s = uncased().sequence("Hello, WORLD!", 5);
+        assertArrayEquals(new int[] {2, 5, 6, 7, 3}, s.ids());
+        assertTrue(s.truncated());
+        s = uncased().sequence("Hello", 2);
+        assertArrayEquals(new int[] {2, 3}, s.ids());
+        assertTrue(s.truncated());
+        s = uncased().sequence("", 2);
+        assertArrayEquals(new int[] {2, 3}, s.ids());
+        assertFalse(s.truncated());
+        assertThrows(IllegalArgumentException.class, () -> uncased().sequence("x", 1));
     }
 
     @Test
@@ -115,8 +219,13 @@ class TokenizerTest {
     void tokenizerJsonThatIsNotWordPieceIsRefused() {
         var e = assertThrows(ModelFileException.class, () -> Vocabulary.parse(
                 "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0}}}", "tokenizer.json"));
-        assertTrue(e.getMessage().contains("BPE"), e.getMessage());
+        assertEquals("tokenizer.json: the tokenizer model is BPE; bertj needs a WordPiece (BERT) tokenizer", e.getMessage());
         assertThrows(ModelFileException.class, () -> Vocabulary.parse("{\"model\": [", "broken.json"));
+        e = assertThrows(ModelFileException.class, () -> json("{\"type\":\"NFKC\"}", with("a")));
+        assertEquals("tokenizer.json: the normalizer is NFKC; bertj supports BERT's (BertNormalizer)", e.getMessage());
+        e = assertThrows(ModelFileException.class, () -> Vocabulary.parse("{\"pre_tokenizer\":{\"type\":\"Whitespace\"},"
+                + "\"model\":{\"type\":\"WordPiece\",\"vocab\":{\"[UNK]\":0,\"[CLS]\":1,\"[SEP]\":2}}}", "tokenizer.json"));
+        assertEquals("tokenizer.json: the pre-tokenizer is Whitespace; bertj supports BERT's (BertPreTokenizer)", e.getMessage());
     }
 
     @Test
