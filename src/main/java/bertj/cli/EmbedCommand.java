@@ -2,8 +2,8 @@ package bertj.cli;
 
 import bertj.embed.SentenceEmbedder;
 import bertj.embed.SentenceEmbedder.Embedding;
-import bertj.embed.TextTokenizer;
 import bertj.model.LoadedModel;
+import bertj.tokenizer.BertTokenizer;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine.Command;
@@ -45,7 +45,7 @@ public final class EmbedCommand implements Callable<Integer> {
         embedding.check(backend);
         SentenceEmbedder.Pooling pooling = embedding.pooling();
         LoadedModel m = model.load();
-        TextTokenizer tok = embedding.tokenizer(m);
+        BertTokenizer tok = embedding.tokenizer(m);
         int maxLen = embedding.maxLength(m);
         EmbeddingOptions.Run run = EmbeddingOptions.run(m, backend.create(), tok, pooling, normalize, maxLen, embedding.batchSize, texts);
         EmbeddingOptions.Comparison cmp = embedding.compare(m, backend, tok, normalize, maxLen, texts, run);

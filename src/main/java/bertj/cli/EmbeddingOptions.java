@@ -5,12 +5,12 @@ import bertj.backend.Backends;
 import bertj.embed.SentenceEmbedder;
 import bertj.embed.SentenceEmbedder.Embedding;
 import bertj.embed.SentenceEmbedder.Pooling;
-import bertj.embed.TextTokenizer;
-import bertj.embed.WordPieceTokenizer;
 import bertj.encoder.BertEncoder;
 import bertj.model.LoadedModel;
+import bertj.tokenizer.BertTokenizer;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -22,6 +22,9 @@ public class EmbeddingOptions {
     @Option(names = "--vocab", paramLabel = "PATH",
             description = "vocab.txt or tokenizer.json (default: the one beside the model, or inside the built-in model's jar).")
     Path vocab;
+
+    @Mixin
+    CasingOptions casing;
 
     @Option(names = "--pooling", paramLabel = "mean|cls", defaultValue = "mean",
             description = "mean: average of the token vectors over the attention mask (sentence-transformers); cls: the [CLS] vector. Default: ${DEFAULT-VALUE}.")
@@ -38,8 +41,11 @@ public class EmbeddingOptions {
             description = "Also run BACKEND (e.g. opencl) and report how well its embeddings agree; a backend that cannot run here is reported, not fatal.")
     String compare;
 
-    /** The vocabulary: --vocab, else the model's, else a vocab.txt / tokenizer.json beside the model file. */
-    TextTokenizer tokenizer(LoadedModel m) {
+    /**
+     * The tokenizer of --vocab, else of the model's vocabulary, else of a vocab.txt / tokenizer.json beside the model
+     * file; cased or uncased by {@link BertTokenizer#of}'s rule, as for qa and tokenize.
+     */
+    BertTokenizer tokenizer(LoadedModel m) {
         Path v = vocab;
         if (v == null) v = m.vocab();
         Path parent = m.source().toAbsolutePath().getParent();
@@ -56,7 +62,7 @@ public class EmbeddingOptions {
             throw new Main.UserError(m.source() + ": no vocabulary beside the model; pass --vocab vocab.txt|tokenizer.json");
         }
         if (!Files.isRegularFile(v)) throw new Main.UserError(v + ": no such vocabulary file");
-        return WordPieceTokenizer.load(v);
+        return BertTokenizer.load(v, casing.cased());
     }
 
     Pooling pooling() {
@@ -97,7 +103,7 @@ public class EmbeddingOptions {
     record Run(String backend, String precision, List<Embedding> embeddings, double seconds) {
     }
 
-    static Run run(LoadedModel m, Backend backend, TextTokenizer tok, Pooling pooling, boolean normalize, int maxLen,
+    static Run run(LoadedModel m, Backend backend, BertTokenizer tok, Pooling pooling, boolean normalize, int maxLen,
                    int batchSize, List<String> texts) {
         try (BertEncoder encoder = new BertEncoder(m.weights(), backend)) {
             SentenceEmbedder e = new SentenceEmbedder(encoder, tok, pooling, normalize, maxLen);
@@ -119,7 +125,7 @@ public class EmbeddingOptions {
         }
     }
 
-    Comparison compare(LoadedModel m, BackendOptions primary, TextTokenizer tok, boolean normalize, int maxLen,
+    Comparison compare(LoadedModel m, BackendOptions primary, BertTokenizer tok, boolean normalize, int maxLen,
                        List<String> texts, Run first) {
         if (compare == null) return null;
         Run second;

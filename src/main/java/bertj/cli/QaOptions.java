@@ -2,6 +2,7 @@ package bertj.cli;
 
 import bertj.qa.QaSettings;
 import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -12,8 +13,8 @@ public class QaOptions {
             description = "vocab.txt or tokenizer.json (default: the one beside a Hugging Face style model directory).")
     Path vocab;
 
-    @Option(names = "--cased", description = "Keep case and accents (default: uncased, as NVIDIA's checkpoint, or what a tokenizer.json says).")
-    boolean cased;
+    @Mixin
+    CasingOptions casing;
 
     @Option(names = "--max-seq-length", paramLabel = "N", defaultValue = "384", description = "Tokens per window (default ${DEFAULT-VALUE}).")
     int maxSeqLength;
@@ -38,7 +39,8 @@ public class QaOptions {
         }
     }
 
+    /** True (--cased), false (--uncased), or null: the vocabulary decides ({@link bertj.tokenizer.BertTokenizer#of}). */
     Boolean casedOrNull() {
-        return cased ? Boolean.TRUE : null;
+        return casing.cased();
     }
 }

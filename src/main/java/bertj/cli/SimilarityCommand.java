@@ -2,8 +2,8 @@ package bertj.cli;
 
 import bertj.embed.SentenceEmbedder;
 import bertj.embed.SentenceEmbedder.Embedding;
-import bertj.embed.TextTokenizer;
 import bertj.model.LoadedModel;
+import bertj.tokenizer.BertTokenizer;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine.Command;
@@ -52,7 +52,7 @@ public final class SimilarityCommand implements Callable<Integer> {
         mo.model = modelPath;
         mo.heads = heads;
         LoadedModel m = mo.load();
-        TextTokenizer tok = embedding.tokenizer(m);
+        BertTokenizer tok = embedding.tokenizer(m);
         int maxLen = embedding.maxLength(m);
         EmbeddingOptions.Run run = EmbeddingOptions.run(m, backend.create(), tok, pooling, true, maxLen, embedding.batchSize, texts);
         EmbeddingOptions.Comparison cmp = embedding.compare(m, backend, tok, true, maxLen, texts, run);

@@ -26,8 +26,8 @@ public final class TokenizeCommand implements Callable<Integer> {
     @Option(names = "--vocab", required = true, paramLabel = "PATH", description = "vocab.txt (one token per line) or a Hugging Face tokenizer.json.")
     Path vocab;
 
-    @Option(names = "--cased", description = "Keep case and accents (default: uncased, or what a tokenizer.json's normalizer says).")
-    boolean cased;
+    @Mixin
+    CasingOptions casing;
 
     @Option(names = "--json", description = "Print {\"tokens\": [...], \"ids\": [...]} (always so with --input-file).")
     boolean json;
@@ -50,7 +50,7 @@ public final class TokenizeCommand implements Callable<Integer> {
         if ((text == null) == (file == null)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "give either TEXT or --input-file, not " + (text == null ? "neither" : "both"));
         }
-        BertTokenizer tok = BertTokenizer.load(vocab, cased ? Boolean.TRUE : null);
+        BertTokenizer tok = BertTokenizer.load(vocab, casing.cased());
         PrintWriter out = spec.commandLine().getOut();
         if (file == null) {
             BertTokenizer.Encoding e = tok.encode(text);

@@ -2,14 +2,15 @@ package bertj.embed;
 
 import bertj.backend.Batch;
 import bertj.encoder.BertEncoder;
+import bertj.tokenizer.BertTokenizer;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * Sentence embeddings the sentence-transformers way: tokenize, run the encoder on padded batches, pool the
- * last hidden state, optionally L2-normalise.
+ * Sentence embeddings the sentence-transformers way: tokenize ({@link BertTokenizer#sequence}: [CLS] tokens [SEP],
+ * token type 0 throughout), run the encoder on padded batches, pool the last hidden state, optionally L2-normalise.
  * <pre>
  *   mean:  e = Σ_t m_t h_t / max(Σ_t m_t, 1e-9)      m = attention mask (1 = real token, [CLS] and [SEP] included)
  *   cls:   e = h_0                                    the [CLS] token's vector
@@ -44,12 +45,12 @@ public final class SentenceEmbedder {
     }
 
     private final BertEncoder encoder;
-    private final TextTokenizer tokenizer;
+    private final BertTokenizer tokenizer;
     private final Pooling pooling;
     private final boolean normalize;
     private final int maxTokens;
 
-    public SentenceEmbedder(BertEncoder encoder, TextTokenizer tokenizer, Pooling pooling, boolean normalize, int maxTokens) {
+    public SentenceEmbedder(BertEncoder encoder, BertTokenizer tokenizer, Pooling pooling, boolean normalize, int maxTokens) {
         if (maxTokens < 2 || maxTokens > encoder.config().maxPositions()) {
             throw new IllegalArgumentException("max length " + maxTokens + " is outside 2.." + encoder.config().maxPositions()
                     + " (the model's positions)");
@@ -67,8 +68,8 @@ public final class SentenceEmbedder {
         List<Embedding> out = new ArrayList<>(texts.size());
         for (int from = 0; from < texts.size(); from += batchSize) {
             List<String> chunk = texts.subList(from, Math.min(texts.size(), from + batchSize));
-            List<TextTokenizer.Encoded> enc = chunk.stream().map(t -> tokenizer.encode(t, maxTokens)).toList();
-            Batch batch = batch(enc, tokenizer.padId());
+            List<BertTokenizer.Sequence> enc = chunk.stream().map(t -> tokenizer.sequence(t, maxTokens)).toList();
+            Batch batch = batch(enc, tokenizer.vocab().padId());
             double[] hidden = encoder.forward(batch, true, null).lastHidden();
             double[][] pooled = pool(hidden, batch, encoder.config().hiddenSize(), pooling);
             for (int i = 0; i < chunk.size(); i++) {
@@ -79,8 +80,11 @@ public final class SentenceEmbedder {
         return out;
     }
 
-    /** Right-padded batch of encoded texts: token types 0, mask 1 on real tokens. */
-    public static Batch batch(List<TextTokenizer.Encoded> enc, int padId) {
+    /**
+     * Right-padded batch of encoded texts: token types 0, mask 1 on real tokens. The pad id's value does not matter
+     * (its mask is 0), as long as it is in the vocabulary.
+     */
+    public static Batch batch(List<BertTokenizer.Sequence> enc, int padId) {
         int seq = enc.stream().mapToInt(e -> e.ids().length).max().orElseThrow();
         int b = enc.size();
         int[] ids = new int[b * seq], types = new int[b * seq], mask = new int[b * seq];

@@ -30,7 +30,7 @@ public final class QuestionAnswerer implements AutoCloseable {
      * @param backend        "reference", "cpu" or "opencl" (see {@link Backends})
      * @param backendOptions device and threads
      * @param settings       windows and decoding
-     * @param cased          true/false to force the casing; null: the vocabulary's own (uncased for vocab.txt)
+     * @param cased          true/false to force the casing; null: the vocabulary decides ({@link BertTokenizer#of})
      * @param batchSize      features per forward pass
      * @param model          how to read the checkpoint (GELU form, heads, config)
      */

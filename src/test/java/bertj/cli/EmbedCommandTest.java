@@ -217,4 +217,61 @@ class EmbedCommandTest {
         assertEquals(6, j.get("embeddings").get(0).get("tokens").asInt(), "[CLS] hello world ##s ! [SEP]");
         assertFalse(j.get("embeddings").get(0).get("truncated").asBoolean());
     }
+
+    /**
+     * One casing rule for every command that tokenizes: a vocab.txt with upper-case tokens is cased, for tokenize
+     * as for embed and similarity, and --uncased / --cased override it the same way everywhere; a tokenizer that is
+     * not WordPiece is refused by embed as by tokenize.
+     */
+    @Test
+    void casingIsDecidedAsForTokenize() throws Exception {
+        Path sub = Files.createDirectories(dir.resolve("cased"));
+        Path onnx = sub.resolve("tiny.onnx");
+        Files.write(onnx, OnnxImportTestAccess.export(RandomBert.tensors(RandomBert.TINY, PyTorch.seed("embed casing onnx"))));
+        List<String> tokens = new ArrayList<>(List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Hello", "hello", "!"));
+        while (tokens.size() < RandomBert.TINY.vocabSize()) tokens.add("tok" + tokens.size());
+        Path vocab = sub.resolve("vocab.txt");
+        Files.write(vocab, tokens);
+        String v = vocab.toString();
+
+        assertEquals("[\"[UNK]\",\"Hello\"]", json(Cli.run("tokenize", "--vocab", v, "--json", "HELLO Hello")).get("tokens").toString());
+        assertEquals("[\"hello\",\"hello\"]",
+                json(Cli.run("tokenize", "--vocab", v, "--json", "--uncased", "HELLO Hello")).get("tokens").toString());
+
+        JsonNode j = json(Cli.run("embed", "--model", onnx.toString(), "--json", "HELLO", "hello"));
+        assertEquals("WordPiece, cased (told by the vocabulary's letters), " + tokens.size() + " tokens, from vocab.txt",
+                j.get("tokenizer").asText());
+        double[] upper = vector(j.get("embeddings").get(0).get("embedding")), lower = vector(j.get("embeddings").get(1).get("embedding"));
+        assertTrue(SentenceEmbedder.cosine(upper, lower) < 0.999, "cased: HELLO is [UNK], not hello");
+        j = json(Cli.run("embed", "--model", onnx.toString(), "--json", "--uncased", "HELLO"));
+        assertEquals("WordPiece, uncased (as asked), " + tokens.size() + " tokens, from vocab.txt", j.get("tokenizer").asText());
+        assertEquals(Arrays.toString(lower), Arrays.toString(vector(j.get("embeddings").get(0).get("embedding"))),
+                "--uncased: HELLO is embedded as hello is when cased");
+
+        j = json(Cli.run("similarity", "--model", onnx.toString(), "--json", "--uncased", "HELLO", "hello"));
+        assertEquals(1.0, j.get("similarities").get(0).get("cosine").asDouble(), 1e-12);
+        j = json(Cli.run("similarity", "--model", onnx.toString(), "--json", "HELLO", "hello"));
+        assertTrue(j.get("similarities").get(0).get("cosine").asDouble() < 0.999, j.toString());
+
+        String m = onnx.toString();
+        for (List<String> args : List.of(List.of("tokenize", "--vocab", v, "x"), List.of("embed", "--model", m, "x"),
+                List.of("similarity", "--model", m, "x", "y"), List.of("qa", "--model", m, "--question", "q", "--context", "c"),
+                List.of("squad", "--model", m, "--data", v, "--out", sub.resolve("out.json").toString()))) {
+            List<String> both = new ArrayList<>(args);
+            both.addAll(List.of("--cased", "--uncased"));
+            Cli.Result r = Cli.run(both.toArray(String[]::new));
+            assertEquals(2, r.code(), args + ": " + r.err());
+            assertTrue(r.err().contains("--cased, --uncased are mutually exclusive"), args + ": " + r.err());
+        }
+
+        // A tokenizer.json that is not BERT's: one line, exit 1, before anything runs.
+        Path bpe = Files.writeString(sub.resolve("bpe.json"), "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}}");
+        for (String command : List.of("embed", "similarity")) {
+            Cli.Result r = Cli.run(command, "--model", m, "--vocab", bpe.toString(), "x", "y");
+            assertEquals(1, r.code(), r.err());
+            assertEquals(1, r.errLines().length, r.err());
+            assertTrue(r.err().contains("bpe.json: the tokenizer model is BPE; bertj needs a WordPiece (BERT) tokenizer"), r.err());
+            assertEquals("", r.out());
+        }
+    }
 }

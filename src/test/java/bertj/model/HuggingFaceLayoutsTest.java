@@ -38,10 +38,10 @@ class HuggingFaceLayoutsTest {
 
     /** A padded batch of real sentences, tokenized by bertj's own tokenizer. */
     static Batch batch(LoadedModel m) {
-        var tok = bertj.embed.WordPieceTokenizer.load(m.vocab());
+        var tok = bertj.tokenizer.BertTokenizer.load(m.vocab(), null);
         var enc = List.of(MiniLm.SENTENCES.get(0), MiniLm.SENTENCES.get(9), MiniLm.SENTENCES.get(8)).stream()
-                .map(t -> tok.encode(t, 512)).toList();
-        return bertj.embed.SentenceEmbedder.batch(enc, tok.padId());
+                .map(t -> tok.sequence(t, 512)).toList();
+        return bertj.embed.SentenceEmbedder.batch(enc, tok.vocab().padId());
     }
 
     static double[] hidden(LoadedModel m, String backend, Batch b) {
