@@ -19,12 +19,8 @@ import java.util.List;
 
 /** Options and steps that {@code embed} and {@code similarity} share: vocabulary, pooling, lengths, a second backend. */
 public class EmbeddingOptions {
-    @Option(names = "--vocab", paramLabel = "PATH",
-            description = "vocab.txt or tokenizer.json (default: the one beside the model, or inside the built-in model's jar).")
-    Path vocab;
-
     @Mixin
-    CasingOptions casing;
+    VocabularyOptions vocabulary;
 
     @Option(names = "--pooling", paramLabel = "mean|cls", defaultValue = "mean",
             description = "mean: average of the token vectors over the attention mask (sentence-transformers); cls: the [CLS] vector. Default: ${DEFAULT-VALUE}.")
@@ -41,28 +37,8 @@ public class EmbeddingOptions {
             description = "Also run BACKEND (e.g. opencl) and report how well its embeddings agree; a backend that cannot run here is reported, not fatal.")
     String compare;
 
-    /**
-     * The tokenizer of --vocab, else of the model's vocabulary, else of a vocab.txt / tokenizer.json beside the model
-     * file; cased or uncased by {@link BertTokenizer#of}'s rule, as for qa and tokenize.
-     */
     BertTokenizer tokenizer(LoadedModel m) {
-        Path v = vocab;
-        if (v == null) v = m.vocab();
-        Path parent = m.source().toAbsolutePath().getParent();
-        if (v == null && parent != null) {
-            for (String name : List.of("vocab.txt", "tokenizer.json")) {
-                Path p = parent.resolve(name);
-                if (Files.isRegularFile(p)) {
-                    v = p;
-                    break;
-                }
-            }
-        }
-        if (v == null) {
-            throw new Main.UserError(m.source() + ": no vocabulary beside the model; pass --vocab vocab.txt|tokenizer.json");
-        }
-        if (!Files.isRegularFile(v)) throw new Main.UserError(v + ": no such vocabulary file");
-        return BertTokenizer.load(v, casing.cased());
+        return vocabulary.tokenizer(m);
     }
 
     Pooling pooling() {

@@ -86,7 +86,7 @@ public final class QaCommand implements Callable<Integer> {
                     chars, maxContextChars, Math.max(1, chars / 4 / settings.docStride()), settings.maxSeqLength()));
         }
         LoadedModel loaded = model.load();
-        BertTokenizer tok = BertTokenizer.load(QuestionAnswerer.vocabularyFor(loaded, qa.vocab), qa.casedOrNull());
+        BertTokenizer tok = qa.tokenizer(loaded);
         List<Answer> answers;
         try (QuestionAnswerer qa = QuestionAnswerer.of(loaded, tok, backend.create(), settings, batch)) {
             answers = qa.answers(question, ctx, topK);

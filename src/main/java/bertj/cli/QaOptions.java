@@ -5,16 +5,11 @@ import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 
 /** SQuAD window and decoding settings (run_squad.py's defaults), the vocabulary and its casing. */
 public class QaOptions {
-    @Option(names = "--vocab", paramLabel = "PATH",
-            description = "vocab.txt or tokenizer.json (default: the one beside a Hugging Face style model directory).")
-    Path vocab;
-
     @Mixin
-    CasingOptions casing;
+    VocabularyOptions vocabulary;
 
     @Option(names = "--max-seq-length", paramLabel = "N", defaultValue = "384", description = "Tokens per window (default ${DEFAULT-VALUE}).")
     int maxSeqLength;
@@ -39,8 +34,7 @@ public class QaOptions {
         }
     }
 
-    /** True (--cased), false (--uncased), or null: the vocabulary decides ({@link bertj.tokenizer.BertTokenizer#of}). */
-    Boolean casedOrNull() {
-        return casing.cased();
+    bertj.tokenizer.BertTokenizer tokenizer(bertj.model.LoadedModel m) {
+        return vocabulary.tokenizer(m);
     }
 }

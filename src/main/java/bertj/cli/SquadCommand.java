@@ -90,7 +90,7 @@ public final class SquadCommand implements Callable<Integer> {
         PrintWriter err = cmd.getErr();
         SquadData squad = SquadData.read(data);
         LoadedModel loaded = model.load();
-        BertTokenizer tok = BertTokenizer.load(QuestionAnswerer.vocabularyFor(loaded, qa.vocab), qa.casedOrNull());
+        BertTokenizer tok = qa.tokenizer(loaded);
 
         List<List<Answer>> answers;
         List<SquadData.Question> questions = new ArrayList<>();

@@ -22,6 +22,22 @@ public record LoadedModel(Path source, String format, BertWeights weights, Strin
         return weights.config();
     }
 
+    /**
+     * The vocabulary to tokenize with: {@code given} (--vocab) when not null, else the one found beside the
+     * weights; neither is an error that says what to pass.
+     */
+    public Path vocabulary(Path given) {
+        Path v = given != null ? given : vocab;
+        if (v == null) {
+            throw new bertj.readers.ModelFileException(source + ": no vocabulary found beside the model; pass one with --vocab"
+                    + " (a vocab.txt or tokenizer.json; NVIDIA's checkpoints use BERT's uncased vocab.txt)");
+        }
+        if (!java.nio.file.Files.isRegularFile(v)) {
+            throw new bertj.readers.ModelFileException(v + ": no such vocabulary file");
+        }
+        return v;
+    }
+
     /** One tensor of the file: its name there, canonical name (null when unused), dtype and shape. */
     public record TensorInfo(String sourceName, String canonicalName, String dtype, int[] shape) {
     }

@@ -115,6 +115,8 @@ public final class ModelLoader {
             }
             if (configFile == null) configFile = firstExisting(path, "config.json", "bert_config.json");
             vocab = firstExisting(path, "vocab.txt", "tokenizer.json");
+        } else if (path.toAbsolutePath().getParent() != null) {
+            vocab = firstExisting(path.toAbsolutePath().getParent(), "vocab.txt", "tokenizer.json");
         }
         Map<String, Tensor> raw;
         Read read = null;

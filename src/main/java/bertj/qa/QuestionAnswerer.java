@@ -92,7 +92,7 @@ public final class QuestionAnswerer implements AutoCloseable {
      */
     public static QuestionAnswerer load(Path model, Path vocab, Options o) {
         LoadedModel loaded = ModelLoader.load(model, o.model());
-        BertTokenizer tok = BertTokenizer.load(vocabularyFor(loaded, vocab), o.cased());
+        BertTokenizer tok = BertTokenizer.load(loaded.vocabulary(vocab), o.cased());
         return of(loaded, tok, Backends.create(o.backend(), o.backendOptions()), o.settings(), o.batchSize());
     }
 
@@ -113,16 +113,6 @@ public final class QuestionAnswerer implements AutoCloseable {
             encoder.close();
             throw e;
         }
-    }
-
-    /** The vocabulary to use: the one given, else the one beside the model; neither is an error saying what to pass. */
-    public static Path vocabularyFor(LoadedModel loaded, Path vocab) {
-        Path v = vocab != null ? vocab : loaded.vocab();
-        if (v == null) {
-            throw new ModelFileException(loaded.source() + ": no vocabulary found beside the model; pass one with --vocab"
-                    + " (a vocab.txt or tokenizer.json; NVIDIA's checkpoints use BERT's uncased vocab.txt)");
-        }
-        return v;
     }
 
     public BertTokenizer tokenizer() {

@@ -207,7 +207,7 @@ class EmbedCommandTest {
         Cli.Result r = Cli.run("embed", "--model", onnx.toString(), "hello");
         assertEquals(1, r.code(), r.err());
         assertEquals(1, r.errLines().length, r.err());
-        assertTrue(r.err().contains("no vocabulary beside the model; pass --vocab"), r.err());
+        assertTrue(r.err().contains("no vocabulary found beside the model; pass one with --vocab"), r.err());
 
         List<String> vocab = new ArrayList<>(List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "##s", "!"));
         while (vocab.size() < RandomBert.TINY.vocabSize()) vocab.add("tok" + vocab.size());

@@ -1,0 +1,24 @@
+package bertj.cli;
+
+import bertj.model.LoadedModel;
+import bertj.tokenizer.BertTokenizer;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+/** {@code --vocab} and {@code --cased}/{@code --uncased}: how every command that tokenizes finds its tokenizer. */
+public class VocabularyOptions {
+    @Option(names = "--vocab", paramLabel = "PATH",
+            description = "vocab.txt or tokenizer.json (default: the one beside the model file, in its directory, "
+                    + "or inside a built-in model's jar).")
+    Path vocab;
+
+    @Mixin
+    CasingOptions casing;
+
+    /** The tokenizer of --vocab, else of the vocabulary beside the model; cased by {@link BertTokenizer#of}'s rule. */
+    BertTokenizer tokenizer(LoadedModel m) {
+        return BertTokenizer.load(m.vocabulary(vocab), casing.cased());
+    }
+}
