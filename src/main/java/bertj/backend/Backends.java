@@ -26,7 +26,7 @@ public final class Backends {
     public static Backend create(String name, Options options) {
         return switch (name) {
             case "reference" -> new ReferenceBackend();
-            case "cpu" -> new CpuBackend();
+            case "cpu" -> new CpuBackend(options.threads());
             default -> throw new IllegalArgumentException("unknown backend '" + name + "' (choose from " + String.join(", ", NAMES) + ")");
         };
     }
