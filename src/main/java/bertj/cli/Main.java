@@ -17,7 +17,7 @@ import java.util.Arrays;
  */
 @Command(name = "bertj", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "A pure-Java BERT encoder for NVIDIA's distilled BERT 4L-288D SQuAD checkpoint, with parity evidence against PyTorch.",
-        subcommands = {InfoCommand.class, ParityCommand.class, TraceCommand.class, ConvertCommand.class})
+        subcommands = {InfoCommand.class, ParityCommand.class, TraceCommand.class, ConvertCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -109,6 +109,11 @@ public final class CpuBackend implements Backend {
         return pool.threads();
     }
 
+    /** The backend's threads, for benchmarks that measure the machine with the same pool. */
+    WorkerPool pool() {
+        return pool;
+    }
+
     @Override
     public String name() {
         return "cpu";

@@ -23,7 +23,8 @@ import jdk.incubator.vector.VectorSpecies;
  * Only a [keys × 2·VL] block of scores exists at a time, never the whole S × S matrix.
  *
  * <p>exp, tanh-GELU and erf-GELU are computed in float with our own vector code (see {@link #exp},
- * {@link #erf}); their accuracy is checked against float64 in the tests.
+ * {@link #erf}, {@link #gelu}); their accuracy is checked against float64 in the tests. Methods take arrays,
+ * never vectors: a vector passed to or returned from a call the JIT does not inline is boxed on the heap.
  */
 final class VectorKernels implements Kernels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -72,11 +73,7 @@ final class VectorKernels implements Kernels {
                     default -> kernel1(x, r * kdim, w, wOff, kdim, bias, n0, c, cOff);
                 }
                 if (epilogue != Epilogue.NONE) {
-                    for (int i = 0; i < rows; i++) {
-                        int o = cOff + i * ldc;
-                        gelu(FloatVector.fromArray(F, c, o), epilogue).intoArray(c, o);
-                        gelu(FloatVector.fromArray(F, c, o + VL), epilogue).intoArray(c, o + VL);
-                    }
+                    for (int i = 0; i < rows; i++) gelu(c, cOff + i * ldc, NR, epilogue, scratch, MR * NR);
                 }
                 if (edge) {
                     for (int i = 0; i < rows; i++) System.arraycopy(scratch, i * NR, y, (r + i) * n + n0, cols);
@@ -88,7 +85,7 @@ final class VectorKernels implements Kernels {
 
     @Override
     public int linearScratch() {
-        return MR * NR;
+        return MR * NR + NR; // an edge tile, and GELU's temporary row
     }
 
     private static void kernel12(float[] a, int aOff, int lda, float[] w, int wOff, int kdim, float[] bias, int bOff,
@@ -162,13 +159,46 @@ final class VectorKernels implements Kernels {
     public void attention(float[] q, float[] k, float[] v, float[] ctx, int hidden, int d, int seqLen, int rowBase, int col0,
                           int keys, float[] mask, int i0, float scale, float[] s) {
         final int qb = 2 * VL;
-        final int st = qb * d, out = st + qb * keys; // scratch: qᵀ [d][qb], scores [keys][qb], output tile [8][qb]
+        // scratch: qᵀ [d][qb] | scores [keys][qb] | column max [qb] | 1 / column sums [qb] | output tile [8][qb]
+        final int st = qb * d, max = st + qb * keys, inv = max + qb, out = inv + qb;
         final int valid = Math.min(qb, seqLen - i0);
         // qᵀ, scaled first as PyTorch does (q / √d, then q · kᵀ); lanes past the sequence's end are zero.
         for (int i = 0; i < qb; i++) {
             int src = (rowBase + i0 + i) * hidden + col0;
             for (int c = 0; c < d; c++) s[c * qb + i] = i < valid ? q[src + c] * scale : 0f;
         }
+        scores(k, hidden, d, rowBase, col0, keys, mask, s, st, max);
+        // e = exp(s − max) in place; the column sums
+        for (int j = 0, so = st; j < keys; j++, so += qb) {
+            FloatVector.fromArray(F, s, so).sub(FloatVector.fromArray(F, s, max)).intoArray(s, so);
+            FloatVector.fromArray(F, s, so + VL).sub(FloatVector.fromArray(F, s, max + VL)).intoArray(s, so + VL);
+        }
+        exp(s, st, keys * qb);
+        FloatVector sum0 = FloatVector.zero(F), sum1 = sum0;
+        for (int j = 0, so = st; j < keys; j++, so += qb) {
+            sum0 = sum0.add(FloatVector.fromArray(F, s, so));
+            sum1 = sum1.add(FloatVector.fromArray(F, s, so + VL));
+        }
+        FloatVector.broadcast(F, 1f).div(sum0).intoArray(s, inv);
+        FloatVector.broadcast(F, 1f).div(sum1).intoArray(s, inv + VL);
+        // ctxᵀ = vᵀ e / Σ e, eight head columns at a time, written back into ctx's rows
+        int c0 = 0;
+        for (; c0 + 8 <= d; c0 += 8) {
+            weightedSum8(v, hidden, rowBase * hidden + col0 + c0, keys, s, st, inv, out);
+            scatter(s, out, 8, ctx, hidden, rowBase + i0, col0 + c0, valid, qb);
+        }
+        for (; c0 < d; c0++) {
+            weightedSum1(v, hidden, rowBase * hidden + col0 + c0, keys, s, st, inv, out);
+            scatter(s, out, 1, ctx, hidden, rowBase + i0, col0 + c0, valid, qb);
+        }
+    }
+
+    /**
+     * s[st + j·qb + i] = Σ_c k[j][c] · qᵀ[c][i] + mask[j] for all keys j and the block's 2·VL queries i, eight
+     * keys × two vectors in registers; the column maxima go to s[max ..].
+     */
+    private static void scores(float[] k, int hidden, int d, int rowBase, int col0, int keys, float[] mask, float[] s, int st, int max) {
+        final int qb = 2 * VL;
         final FloatVector z = FloatVector.zero(F);
         FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY), m1 = m0, sa, sb;
         int j = 0;
@@ -218,53 +248,47 @@ final class VectorKernels implements Kernels {
             m0 = m0.max(sa);
             m1 = m1.max(sb);
         }
-        // e = exp(s − max) in place, and the column sums
-        FloatVector sum0 = z, sum1 = z;
-        for (int jj = 0, so = st; jj < keys; jj++, so += qb) {
-            FloatVector e0 = exp(FloatVector.fromArray(F, s, so).sub(m0)), e1 = exp(FloatVector.fromArray(F, s, so + VL).sub(m1));
-            e0.intoArray(s, so);
-            e1.intoArray(s, so + VL);
-            sum0 = sum0.add(e0);
-            sum1 = sum1.add(e1);
+        m0.intoArray(s, max);
+        m1.intoArray(s, max + VL);
+    }
+
+    /** s[out + c·qb + i] = Σ_j v[j][c0 + c] · e[j][i] · inv[i] for c &lt; 8; v's column c0 starts at vBase. */
+    private static void weightedSum8(float[] v, int hidden, int vBase, int keys, float[] s, int st, int inv, int out) {
+        final int qb = 2 * VL;
+        final FloatVector z = FloatVector.zero(F);
+        FloatVector o0a = z, o0b = z, o1a = z, o1b = z, o2a = z, o2b = z, o3a = z, o3b = z;
+        FloatVector o4a = z, o4b = z, o5a = z, o5b = z, o6a = z, o6b = z, o7a = z, o7b = z;
+        for (int j = 0, vo = vBase, eo = st; j < keys; j++, vo += hidden, eo += qb) {
+            FloatVector e0 = FloatVector.fromArray(F, s, eo), e1 = FloatVector.fromArray(F, s, eo + VL), x;
+            x = FloatVector.broadcast(F, v[vo]); o0a = x.fma(e0, o0a); o0b = x.fma(e1, o0b);
+            x = FloatVector.broadcast(F, v[vo + 1]); o1a = x.fma(e0, o1a); o1b = x.fma(e1, o1b);
+            x = FloatVector.broadcast(F, v[vo + 2]); o2a = x.fma(e0, o2a); o2b = x.fma(e1, o2b);
+            x = FloatVector.broadcast(F, v[vo + 3]); o3a = x.fma(e0, o3a); o3b = x.fma(e1, o3b);
+            x = FloatVector.broadcast(F, v[vo + 4]); o4a = x.fma(e0, o4a); o4b = x.fma(e1, o4b);
+            x = FloatVector.broadcast(F, v[vo + 5]); o5a = x.fma(e0, o5a); o5b = x.fma(e1, o5b);
+            x = FloatVector.broadcast(F, v[vo + 6]); o6a = x.fma(e0, o6a); o6b = x.fma(e1, o6b);
+            x = FloatVector.broadcast(F, v[vo + 7]); o7a = x.fma(e0, o7a); o7b = x.fma(e1, o7b);
         }
-        final FloatVector inv0 = FloatVector.broadcast(F, 1f).div(sum0), inv1 = FloatVector.broadcast(F, 1f).div(sum1);
-        // ctxᵀ = vᵀ e, eight head columns at a time, then written back into ctx's rows
-        int c0 = 0;
-        for (; c0 + 8 <= d; c0 += 8) {
-            FloatVector o0a = z, o0b = z, o1a = z, o1b = z, o2a = z, o2b = z, o3a = z, o3b = z;
-            FloatVector o4a = z, o4b = z, o5a = z, o5b = z, o6a = z, o6b = z, o7a = z, o7b = z;
-            for (int jj = 0, vo = rowBase * hidden + col0 + c0, eo = st; jj < keys; jj++, vo += hidden, eo += qb) {
-                FloatVector e0 = FloatVector.fromArray(F, s, eo), e1 = FloatVector.fromArray(F, s, eo + VL), x;
-                x = FloatVector.broadcast(F, v[vo]); o0a = x.fma(e0, o0a); o0b = x.fma(e1, o0b);
-                x = FloatVector.broadcast(F, v[vo + 1]); o1a = x.fma(e0, o1a); o1b = x.fma(e1, o1b);
-                x = FloatVector.broadcast(F, v[vo + 2]); o2a = x.fma(e0, o2a); o2b = x.fma(e1, o2b);
-                x = FloatVector.broadcast(F, v[vo + 3]); o3a = x.fma(e0, o3a); o3b = x.fma(e1, o3b);
-                x = FloatVector.broadcast(F, v[vo + 4]); o4a = x.fma(e0, o4a); o4b = x.fma(e1, o4b);
-                x = FloatVector.broadcast(F, v[vo + 5]); o5a = x.fma(e0, o5a); o5b = x.fma(e1, o5b);
-                x = FloatVector.broadcast(F, v[vo + 6]); o6a = x.fma(e0, o6a); o6b = x.fma(e1, o6b);
-                x = FloatVector.broadcast(F, v[vo + 7]); o7a = x.fma(e0, o7a); o7b = x.fma(e1, o7b);
-            }
-            o0a.mul(inv0).intoArray(s, out + 0 * qb); o0b.mul(inv1).intoArray(s, out + 0 * qb + VL);
-            o1a.mul(inv0).intoArray(s, out + 1 * qb); o1b.mul(inv1).intoArray(s, out + 1 * qb + VL);
-            o2a.mul(inv0).intoArray(s, out + 2 * qb); o2b.mul(inv1).intoArray(s, out + 2 * qb + VL);
-            o3a.mul(inv0).intoArray(s, out + 3 * qb); o3b.mul(inv1).intoArray(s, out + 3 * qb + VL);
-            o4a.mul(inv0).intoArray(s, out + 4 * qb); o4b.mul(inv1).intoArray(s, out + 4 * qb + VL);
-            o5a.mul(inv0).intoArray(s, out + 5 * qb); o5b.mul(inv1).intoArray(s, out + 5 * qb + VL);
-            o6a.mul(inv0).intoArray(s, out + 6 * qb); o6b.mul(inv1).intoArray(s, out + 6 * qb + VL);
-            o7a.mul(inv0).intoArray(s, out + 7 * qb); o7b.mul(inv1).intoArray(s, out + 7 * qb + VL);
-            scatter(s, out, 8, ctx, hidden, rowBase + i0, col0 + c0, valid, qb);
+        FloatVector inv0 = FloatVector.fromArray(F, s, inv), inv1 = FloatVector.fromArray(F, s, inv + VL);
+        o0a.mul(inv0).intoArray(s, out + 0 * qb); o0b.mul(inv1).intoArray(s, out + 0 * qb + VL);
+        o1a.mul(inv0).intoArray(s, out + 1 * qb); o1b.mul(inv1).intoArray(s, out + 1 * qb + VL);
+        o2a.mul(inv0).intoArray(s, out + 2 * qb); o2b.mul(inv1).intoArray(s, out + 2 * qb + VL);
+        o3a.mul(inv0).intoArray(s, out + 3 * qb); o3b.mul(inv1).intoArray(s, out + 3 * qb + VL);
+        o4a.mul(inv0).intoArray(s, out + 4 * qb); o4b.mul(inv1).intoArray(s, out + 4 * qb + VL);
+        o5a.mul(inv0).intoArray(s, out + 5 * qb); o5b.mul(inv1).intoArray(s, out + 5 * qb + VL);
+        o6a.mul(inv0).intoArray(s, out + 6 * qb); o6b.mul(inv1).intoArray(s, out + 6 * qb + VL);
+        o7a.mul(inv0).intoArray(s, out + 7 * qb); o7b.mul(inv1).intoArray(s, out + 7 * qb + VL);
+    }
+
+    private static void weightedSum1(float[] v, int hidden, int vBase, int keys, float[] s, int st, int inv, int out) {
+        FloatVector o0a = FloatVector.zero(F), o0b = o0a;
+        for (int j = 0, vo = vBase, eo = st; j < keys; j++, vo += hidden, eo += 2 * VL) {
+            FloatVector x = FloatVector.broadcast(F, v[vo]);
+            o0a = x.fma(FloatVector.fromArray(F, s, eo), o0a);
+            o0b = x.fma(FloatVector.fromArray(F, s, eo + VL), o0b);
         }
-        for (; c0 < d; c0++) {
-            FloatVector o0a = z, o0b = z;
-            for (int jj = 0, vo = rowBase * hidden + col0 + c0, eo = st; jj < keys; jj++, vo += hidden, eo += qb) {
-                FloatVector x = FloatVector.broadcast(F, v[vo]);
-                o0a = x.fma(FloatVector.fromArray(F, s, eo), o0a);
-                o0b = x.fma(FloatVector.fromArray(F, s, eo + VL), o0b);
-            }
-            o0a.mul(inv0).intoArray(s, out);
-            o0b.mul(inv1).intoArray(s, out + VL);
-            scatter(s, out, 1, ctx, hidden, rowBase + i0, col0 + c0, valid, qb);
-        }
+        o0a.mul(FloatVector.fromArray(F, s, inv)).intoArray(s, out);
+        o0b.mul(FloatVector.fromArray(F, s, inv + VL)).intoArray(s, out + VL);
     }
 
     /** ctx[row0 + i][col + c] = tile[c][i] for c < cols, i < valid. */
@@ -273,6 +297,11 @@ final class VectorKernels implements Kernels {
             int o = (row0 + i) * hidden + col;
             for (int c = 0; c < cols; c++) ctx[o + c] = tile[off + c * qb + i];
         }
+    }
+
+    @Override
+    public int attentionScratch(int d, int keys) {
+        return 2 * VL * (d + keys + 10);
     }
 
     // ---------------------------------------------------------------- LayerNorm
@@ -339,27 +368,36 @@ final class VectorKernels implements Kernels {
     private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
 
     /**
-     * e^x in float: e^x = 2ⁿ · e^r with n = round(x · log₂e) and r = x − n ln 2 ∈ [−0.347, 0.347], e^r by its
-     * Taylor series to r⁷/7! (truncation error below 6e-9 relative), 2ⁿ built in the exponent bits. x is
-     * clamped to [−87, 88] so that 2ⁿ stays a normal float (n ∈ [−126, 127]): e^−87 ≈ 1.6e-38 stands in for
-     * anything smaller, which changes no softmax sum and no GELU by more than 1e-37.
+     * a[off .. off+n) = e^a in float, n a multiple of VL: e^x = 2ⁿ · e^r with n = round(x · log₂e) and
+     * r = x − n ln 2 ∈ [−0.347, 0.347], e^r by its Taylor series to r⁷/7! (truncation below 6e-9 relative),
+     * 2ⁿ built in the exponent bits. x is clamped to [−87, 88] so that 2ⁿ stays a normal float
+     * (n ∈ [−126, 127]): e^−87 ≈ 1.6e-38 stands in for anything smaller, which moves no softmax sum and no
+     * GELU by more than 1e-37.
      */
-    static FloatVector exp(FloatVector x) {
-        x = x.max(-87f).min(88f);
-        FloatVector t = x.fma(LOG2E, ROUND);
-        FloatVector n = t.sub(ROUND);
-        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
-        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
-        FloatVector p = r.fma(1f / 5040, 1f / 720);
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 120));
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 24));
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 6));
-        p = p.fma(r, FloatVector.broadcast(F, 0.5f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
-        // t's bits are 0x4B400000 + n; the float 2ⁿ has bits (n + 127) << 23
-        IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23);
-        return p.mul(bits.reinterpretAsFloats());
+    static void exp(float[] a, int off, int n) {
+        final FloatVector lo = FloatVector.broadcast(F, -87f), hi = FloatVector.broadcast(F, 88f);
+        final FloatVector log2e = FloatVector.broadcast(F, LOG2E), round = FloatVector.broadcast(F, ROUND);
+        final FloatVector ln2hi = FloatVector.broadcast(F, -LN2_HI), ln2lo = FloatVector.broadcast(F, -LN2_LO);
+        final FloatVector c2 = FloatVector.broadcast(F, 1f / 2), c3 = FloatVector.broadcast(F, 1f / 6),
+                c4 = FloatVector.broadcast(F, 1f / 24), c5 = FloatVector.broadcast(F, 1f / 120),
+                c6 = FloatVector.broadcast(F, 1f / 720), c7 = FloatVector.broadcast(F, 1f / 5040), one = FloatVector.broadcast(F, 1f);
+        for (int i = off, end = off + n; i < end; i += VL) {
+            FloatVector x = FloatVector.fromArray(F, a, i).max(lo).min(hi);
+            FloatVector t = x.fma(log2e, round);
+            FloatVector m = t.sub(round);
+            FloatVector r = m.fma(ln2hi, x);
+            r = m.fma(ln2lo, r);
+            FloatVector p = r.fma(c7, c6);
+            p = p.fma(r, c5);
+            p = p.fma(r, c4);
+            p = p.fma(r, c3);
+            p = p.fma(r, c2);
+            p = p.fma(r, one);
+            p = p.fma(r, one);
+            // t's bits are 0x4B400000 + n; the float 2ⁿ has bits (n + 127) << 23
+            IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23);
+            p.mul(bits.reinterpretAsFloats()).intoArray(a, i);
+        }
     }
 
     /** Coefficients of erf(z) ≈ z · P(z²) / Q(z²) on [−4, 4]; fitted by scripts/fit_erf.py (max error 5.4e-8). */
@@ -370,35 +408,62 @@ final class VectorKernels implements Kernels {
             Q4 = 0.00109811149970287f;
 
     /**
-     * erf in float: a rational z · P(z²) / Q(z²) of degrees 6 and 4 on z clamped to [−4, 4] (past 4, erf rounds
-     * to ±1 in float). Absolute error about 3e-7 in float arithmetic, against 6e-8 for one rounding of 1 + erf.
+     * a[off .. off+n) = erf(a) in float, n a multiple of VL: a rational z · P(z²) / Q(z²) of degrees 6 and 4
+     * on z clamped to [−4, 4] (past 4, erf rounds to ±1 in float). Absolute error about 3e-7 in float
+     * arithmetic, against 6e-8 for one rounding of 1 + erf.
      */
-    static FloatVector erf(FloatVector x) {
-        FloatVector z = x.max(-4f).min(4f), t = z.mul(z);
-        FloatVector p = t.fma(P6, P5);
-        p = p.fma(t, FloatVector.broadcast(F, P4));
-        p = p.fma(t, FloatVector.broadcast(F, P3));
-        p = p.fma(t, FloatVector.broadcast(F, P2));
-        p = p.fma(t, FloatVector.broadcast(F, P1));
-        p = p.fma(t, FloatVector.broadcast(F, P0));
-        FloatVector qv = t.fma(Q4, Q3);
-        qv = qv.fma(t, FloatVector.broadcast(F, Q2));
-        qv = qv.fma(t, FloatVector.broadcast(F, Q1));
-        qv = qv.fma(t, FloatVector.broadcast(F, 1f));
-        return z.mul(p).div(qv);
+    static void erf(float[] a, int off, int n) {
+        final FloatVector lo = FloatVector.broadcast(F, -4f), hi = FloatVector.broadcast(F, 4f);
+        final FloatVector p0 = FloatVector.broadcast(F, P0), p1 = FloatVector.broadcast(F, P1), p2 = FloatVector.broadcast(F, P2),
+                p3 = FloatVector.broadcast(F, P3), p4 = FloatVector.broadcast(F, P4), p5 = FloatVector.broadcast(F, P5),
+                p6 = FloatVector.broadcast(F, P6);
+        final FloatVector q1 = FloatVector.broadcast(F, Q1), q2 = FloatVector.broadcast(F, Q2), q3 = FloatVector.broadcast(F, Q3),
+                q4 = FloatVector.broadcast(F, Q4), one = FloatVector.broadcast(F, 1f);
+        for (int i = off, end = off + n; i < end; i += VL) {
+            FloatVector z = FloatVector.fromArray(F, a, i).max(lo).min(hi), t = z.mul(z);
+            FloatVector p = t.fma(p6, p5);
+            p = p.fma(t, p4);
+            p = p.fma(t, p3);
+            p = p.fma(t, p2);
+            p = p.fma(t, p1);
+            p = p.fma(t, p0);
+            FloatVector qv = t.fma(q4, q3);
+            qv = qv.fma(t, q2);
+            qv = qv.fma(t, q1);
+            qv = qv.fma(t, one);
+            z.mul(p).div(qv).intoArray(a, i);
+        }
     }
 
     private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2.0 / Math.PI);
     private static final float INV_SQRT_2 = (float) (1.0 / Math.sqrt(2.0));
 
-    static FloatVector gelu(FloatVector x, Epilogue e) {
+    /**
+     * y[off .. off+n) = GELU(y) in place, n a multiple of VL, using tmp[tmpOff .. tmpOff+n):
+     * <pre>
+     *   erf:  ½ x (1 + erf(x / √2))
+     *   tanh: ½ x (1 + tanh u) = x / (1 + e^(−2u)),  u = √(2/π) (x + 0.044715 x³)
+     * </pre>
+     * The second form of tanh needs one exp and has no cancellation in 1 + tanh u for negative x.
+     */
+    static void gelu(float[] y, int off, int n, Epilogue e, float[] tmp, int tmpOff) {
         if (e == Epilogue.GELU_ERF) {
-            // ½ x (1 + erf(x / √2))
-            return x.mul(0.5f).mul(erf(x.mul(INV_SQRT_2)).add(1f));
+            for (int i = 0; i < n; i += VL) FloatVector.fromArray(F, y, off + i).mul(INV_SQRT_2).intoArray(tmp, tmpOff + i);
+            erf(tmp, tmpOff, n);
+            for (int i = 0; i < n; i += VL) {
+                FloatVector x = FloatVector.fromArray(F, y, off + i);
+                x.mul(0.5f).mul(FloatVector.fromArray(F, tmp, tmpOff + i).add(1f)).intoArray(y, off + i);
+            }
+        } else {
+            for (int i = 0; i < n; i += VL) {
+                FloatVector x = FloatVector.fromArray(F, y, off + i);
+                x.mul(x).fma(-2f * SQRT_2_OVER_PI * 0.044715f, -2f * SQRT_2_OVER_PI).mul(x).intoArray(tmp, tmpOff + i);
+            }
+            exp(tmp, tmpOff, n);
+            for (int i = 0; i < n; i += VL) {
+                FloatVector x = FloatVector.fromArray(F, y, off + i);
+                x.div(FloatVector.fromArray(F, tmp, tmpOff + i).add(1f)).intoArray(y, off + i);
+            }
         }
-        // ½ x (1 + tanh u) = x / (1 + e^(−2u)),  u = √(2/π) (x + 0.044715 x³): one exp, and no cancellation
-        // in 1 + tanh u for negative x
-        FloatVector minus2u = x.mul(x).fma(-2f * SQRT_2_OVER_PI * 0.044715f, -2f * SQRT_2_OVER_PI).mul(x);
-        return x.div(exp(minus2u).add(1f));
     }
 }

@@ -14,8 +14,11 @@ import java.util.concurrent.locks.LockSupport;
  * its share. Idle workers spin briefly (a forward pass issues a parallel loop every few hundred microseconds)
  * and then park, so an idle pool costs no CPU.
  *
- * <p>The counter is a ticket {@code generation << 32 | next task}, advanced only by compare-and-set: a worker
- * that wakes late and still holds an old generation can never take a task of the current one.
+ * <p>The counter is a ticket {@code n << 32 | next task}, advanced only by compare-and-set while next &lt; n.
+ * A task is claimed only from a ticket that still has tasks left, and the loop's body is read after the
+ * claim: the caller cannot start another loop (and replace the body) before every claimed task has finished.
+ * So a worker that wakes late, holding values read during an earlier loop, can neither claim a task of a
+ * finished loop nor run a task of the current loop with an earlier loop's body or task count.
  */
 final class WorkerPool implements AutoCloseable {
 
@@ -33,7 +36,6 @@ final class WorkerPool implements AutoCloseable {
     private final AtomicInteger done = new AtomicInteger();
     private volatile int generation;
     private volatile Body body;
-    private volatile int tasks;
     private volatile Thread waiter;
     private volatile Throwable failure;
     private volatile boolean closed;
@@ -63,15 +65,13 @@ final class WorkerPool implements AutoCloseable {
             return;
         }
         if (closed) throw new IllegalStateException("the cpu backend has been closed");
-        int gen = generation + 1;
         body = b;
-        tasks = n;
         failure = null;
         done.set(0);
-        ticket.set((long) gen << 32);
-        generation = gen; // publishes body, tasks and ticket to the workers
+        ticket.set((long) n << 32); // from here on, tasks can be claimed
+        generation++; // wakes spinning workers; parked ones are unparked
         for (Thread t : workers) LockSupport.unpark(t);
-        work(gen, b, n, 0);
+        work(0);
         awaitDone(n);
         body = null;
         Throwable f = failure;
@@ -82,13 +82,14 @@ final class WorkerPool implements AutoCloseable {
         }
     }
 
-    /** Takes tasks of generation gen until none are left. */
-    private void work(int gen, Body b, int n, int worker) {
+    /** Claims and runs tasks until the current ticket has none left. */
+    private void work(int worker) {
         while (true) {
             long t = ticket.get();
-            int index = (int) t;
-            if ((int) (t >>> 32) != gen || index >= n) return;
+            int index = (int) t, n = (int) (t >>> 32);
+            if (index >= n) return;
             if (!ticket.compareAndSet(t, t + 1)) continue;
+            Body b = body; // the body of the loop this task belongs to (see the class comment)
             try {
                 b.run(index, worker);
             } catch (Throwable e) {
@@ -114,7 +115,7 @@ final class WorkerPool implements AutoCloseable {
     }
 
     private void loop(int id) {
-        int seen = 0;
+        int seen = generation;
         while (!closed) {
             int gen = generation;
             if (gen == seen) {
@@ -130,9 +131,7 @@ final class WorkerPool implements AutoCloseable {
                 continue;
             }
             seen = gen;
-            Body b = body;
-            int n = tasks;
-            if (b != null) work(gen, b, n, id);
+            work(id);
         }
     }
 
