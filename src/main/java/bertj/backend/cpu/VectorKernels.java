@@ -72,9 +72,7 @@ final class VectorKernels implements Kernels {
                     case 4 -> kernel4(x, r * kdim, kdim, w, wOff, kdim, bias, n0, c, cOff, ldc);
                     default -> kernel1(x, r * kdim, w, wOff, kdim, bias, n0, c, cOff);
                 }
-                if (epilogue != Epilogue.NONE) {
-                    for (int i = 0; i < rows; i++) gelu(c, cOff + i * ldc, NR, epilogue, scratch, MR * NR);
-                }
+                if (epilogue != Epilogue.NONE) gelu(c, cOff, ldc, rows, epilogue, scratch, MR * NR);
                 if (edge) {
                     for (int i = 0; i < rows; i++) System.arraycopy(scratch, i * NR, y, (r + i) * n + n0, cols);
                 }
@@ -85,7 +83,7 @@ final class VectorKernels implements Kernels {
 
     @Override
     public int linearScratch() {
-        return MR * NR + NR; // an edge tile, and GELU's temporary row
+        return 2 * MR * NR; // an edge tile, and GELU's temporary tile
     }
 
     private static void kernel12(float[] a, int aOff, int lda, float[] w, int wOff, int kdim, float[] bias, int bOff,
@@ -168,19 +166,11 @@ final class VectorKernels implements Kernels {
             for (int c = 0; c < d; c++) s[c * qb + i] = i < valid ? q[src + c] * scale : 0f;
         }
         scores(k, hidden, d, rowBase, col0, keys, mask, s, st, max);
-        // e = exp(s − max) in place; the column sums
-        for (int j = 0, so = st; j < keys; j++, so += qb) {
-            FloatVector.fromArray(F, s, so).sub(FloatVector.fromArray(F, s, max)).intoArray(s, so);
-            FloatVector.fromArray(F, s, so + VL).sub(FloatVector.fromArray(F, s, max + VL)).intoArray(s, so + VL);
-        }
-        exp(s, st, keys * qb);
-        FloatVector sum0 = FloatVector.zero(F), sum1 = sum0;
-        for (int j = 0, so = st; j < keys; j++, so += qb) {
-            sum0 = sum0.add(FloatVector.fromArray(F, s, so));
-            sum1 = sum1.add(FloatVector.fromArray(F, s, so + VL));
-        }
-        FloatVector.broadcast(F, 1f).div(sum0).intoArray(s, inv);
-        FloatVector.broadcast(F, 1f).div(sum1).intoArray(s, inv + VL);
+        // e = exp(s − max) in place, the column sums, and their inverses
+        exp(s, st, keys, s, max, s, inv);
+        FloatVector one = FloatVector.broadcast(F, 1f);
+        one.div(FloatVector.fromArray(F, s, inv)).intoArray(s, inv);
+        one.div(FloatVector.fromArray(F, s, inv + VL)).intoArray(s, inv + VL);
         // ctxᵀ = vᵀ e / Σ e, eight head columns at a time, written back into ctx's rows
         int c0 = 0;
         for (; c0 + 8 <= d; c0 += 8) {
@@ -218,21 +208,21 @@ final class VectorKernels implements Kernels {
             }
             int so = st + j * qb;
             sa = s0a.add(mask[rowBase + j]); sb = s0b.add(mask[rowBase + j]);
-            sa.intoArray(s, so + 0 * qb); sb.intoArray(s, so + 0 * qb + VL); m0 = m0.max(sa); m1 = m1.max(sb);
+            sa.intoArray(s, so + 0 * qb); sb.intoArray(s, so + 0 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
             sa = s1a.add(mask[rowBase + j + 1]); sb = s1b.add(mask[rowBase + j + 1]);
-            sa.intoArray(s, so + 1 * qb); sb.intoArray(s, so + 1 * qb + VL); m0 = m0.max(sa); m1 = m1.max(sb);
+            sa.intoArray(s, so + 1 * qb); sb.intoArray(s, so + 1 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
             sa = s2a.add(mask[rowBase + j + 2]); sb = s2b.add(mask[rowBase + j + 2]);
-            sa.intoArray(s, so + 2 * qb); sb.intoArray(s, so + 2 * qb + VL); m0 = m0.max(sa); m1 = m1.max(sb);
+            sa.intoArray(s, so + 2 * qb); sb.intoArray(s, so + 2 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
             sa = s3a.add(mask[rowBase + j + 3]); sb = s3b.add(mask[rowBase + j + 3]);
-            sa.intoArray(s, so + 3 * qb); sb.intoArray(s, so + 3 * qb + VL); m0 = m0.max(sa); m1 = m1.max(sb);
+            sa.intoArray(s, so + 3 * qb); sb.intoArray(s, so + 3 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
             sa = s4a.add(mask[rowBase + j + 4]); sb = s4b.add(mask[rowBase + j + 4]);
-            sa.intoArray(s, so + 4 * qb); sb.intoArray(s, so + 4 * qb + VL); m0 = m0.max(sa); m1 = m1.max(sb);
+            sa.intoArray(s, so + 4 * qb); sb.intoArray(s, so + 4 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
             sa = s5a.add(mask[rowBase + j + 5]); sb = s5b.add(mask[rowBase + j + 5]);
-            sa.intoArray(s, so + 5 * qb); sb.intoArray(s, so + 5 * qb + VL); m0 = m0.max(sa); m1 = m1.max(sb);
+            sa.intoArray(s, so + 5 * qb); sb.intoArray(s, so + 5 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
             sa = s6a.add(mask[rowBase + j + 6]); sb = s6b.add(mask[rowBase + j + 6]);
-            sa.intoArray(s, so + 6 * qb); sb.intoArray(s, so + 6 * qb + VL); m0 = m0.max(sa); m1 = m1.max(sb);
+            sa.intoArray(s, so + 6 * qb); sb.intoArray(s, so + 6 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
             sa = s7a.add(mask[rowBase + j + 7]); sb = s7b.add(mask[rowBase + j + 7]);
-            sa.intoArray(s, so + 7 * qb); sb.intoArray(s, so + 7 * qb + VL); m0 = m0.max(sa); m1 = m1.max(sb);
+            sa.intoArray(s, so + 7 * qb); sb.intoArray(s, so + 7 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
         }
         for (; j < keys; j++) {
             FloatVector s0a = z, s0b = z;
@@ -245,8 +235,8 @@ final class VectorKernels implements Kernels {
             sb = s0b.add(mask[rowBase + j]);
             sa.intoArray(s, st + j * qb);
             sb.intoArray(s, st + j * qb + VL);
-            m0 = m0.max(sa);
-            m1 = m1.max(sb);
+            m0 = m0.blend(sa, m0.lt(sa));
+            m1 = m1.blend(sb, m1.lt(sb));
         }
         m0.intoArray(s, max);
         m1.intoArray(s, max + VL);
@@ -360,6 +350,9 @@ final class VectorKernels implements Kernels {
     }
 
     // ---------------------------------------------------------------- float math
+    //
+    // Clamps and running maxima use compare + blend, not FloatVector.max/min: those follow Math.max's rules
+    // for NaN and −0.0, which x86 has no single instruction for, and cost several instructions each.
 
     private static final float LOG2E = 1.44269504f;
     /** 1.5 · 2²³: adding it rounds a float of magnitude below 2²² to an integer, held in the low mantissa bits. */
@@ -368,37 +361,60 @@ final class VectorKernels implements Kernels {
     private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
 
     /**
-     * a[off .. off+n) = e^a in float, n a multiple of VL: e^x = 2ⁿ · e^r with n = round(x · log₂e) and
-     * r = x − n ln 2 ∈ [−0.347, 0.347], e^r by its Taylor series to r⁷/7! (truncation below 6e-9 relative),
-     * 2ⁿ built in the exponent bits. x is clamped to [−87, 88] so that 2ⁿ stays a normal float
-     * (n ∈ [−126, 127]): e^−87 ≈ 1.6e-38 stands in for anything smaller, which moves no softmax sum and no
-     * GELU by more than 1e-37.
+     * e^x in float on rows of two vectors: a[off + r·2VL + l] = e^(a[…] − shift[shiftOff + l]) for r &lt; rows,
+     * l &lt; 2VL, and sums[sumOff + l] = Σ_r of the results (softmax needs both; GELU passes a zero shift and
+     * no sums). e^x = 2ⁿ · e^t with n = round(x · log₂e) and t = x − n ln 2 ∈ [−0.347, 0.347], e^t by its
+     * Taylor series to t⁷/7! (truncation below 6e-9 relative), 2ⁿ built in the exponent bits. x is clamped to
+     * [−87, 88] so that 2ⁿ stays a normal float (n ∈ [−126, 127]): e^−87 ≈ 1.6e-38 stands in for anything
+     * smaller, which moves no softmax sum and no GELU by more than 1e-37.
      */
-    static void exp(float[] a, int off, int n) {
+    static void exp(float[] a, int off, int rows, float[] shift, int shiftOff, float[] sums, int sumOff) {
         final FloatVector lo = FloatVector.broadcast(F, -87f), hi = FloatVector.broadcast(F, 88f);
         final FloatVector log2e = FloatVector.broadcast(F, LOG2E), round = FloatVector.broadcast(F, ROUND);
         final FloatVector ln2hi = FloatVector.broadcast(F, -LN2_HI), ln2lo = FloatVector.broadcast(F, -LN2_LO);
         final FloatVector c2 = FloatVector.broadcast(F, 1f / 2), c3 = FloatVector.broadcast(F, 1f / 6),
                 c4 = FloatVector.broadcast(F, 1f / 24), c5 = FloatVector.broadcast(F, 1f / 120),
                 c6 = FloatVector.broadcast(F, 1f / 720), c7 = FloatVector.broadcast(F, 1f / 5040), one = FloatVector.broadcast(F, 1f);
-        for (int i = off, end = off + n; i < end; i += VL) {
-            FloatVector x = FloatVector.fromArray(F, a, i).max(lo).min(hi);
-            FloatVector t = x.fma(log2e, round);
-            FloatVector m = t.sub(round);
-            FloatVector r = m.fma(ln2hi, x);
-            r = m.fma(ln2lo, r);
-            FloatVector p = r.fma(c7, c6);
-            p = p.fma(r, c5);
-            p = p.fma(r, c4);
-            p = p.fma(r, c3);
-            p = p.fma(r, c2);
-            p = p.fma(r, one);
-            p = p.fma(r, one);
+        final FloatVector m0 = FloatVector.fromArray(F, shift, shiftOff), m1 = FloatVector.fromArray(F, shift, shiftOff + VL);
+        FloatVector sum0 = FloatVector.zero(F), sum1 = sum0;
+        for (int r = 0, i = off; r < rows; r++, i += 2 * VL) {
+            FloatVector x0 = FloatVector.fromArray(F, a, i).sub(m0), x1 = FloatVector.fromArray(F, a, i + VL).sub(m1);
+            x0 = x0.blend(lo, x0.lt(lo)).blend(hi, hi.lt(x0));
+            x1 = x1.blend(lo, x1.lt(lo)).blend(hi, hi.lt(x1));
+            FloatVector t0 = x0.fma(log2e, round), t1 = x1.fma(log2e, round);
+            FloatVector n0 = t0.sub(round), n1 = t1.sub(round);
+            FloatVector r0 = n0.fma(ln2lo, n0.fma(ln2hi, x0)), r1 = n1.fma(ln2lo, n1.fma(ln2hi, x1));
+            FloatVector p0 = r0.fma(c7, c6), p1 = r1.fma(c7, c6);
+            p0 = p0.fma(r0, c5);
+            p1 = p1.fma(r1, c5);
+            p0 = p0.fma(r0, c4);
+            p1 = p1.fma(r1, c4);
+            p0 = p0.fma(r0, c3);
+            p1 = p1.fma(r1, c3);
+            p0 = p0.fma(r0, c2);
+            p1 = p1.fma(r1, c2);
+            p0 = p0.fma(r0, one);
+            p1 = p1.fma(r1, one);
+            p0 = p0.fma(r0, one);
+            p1 = p1.fma(r1, one);
             // t's bits are 0x4B400000 + n; the float 2ⁿ has bits (n + 127) << 23
-            IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23);
-            p.mul(bits.reinterpretAsFloats()).intoArray(a, i);
+            FloatVector e0 = p0.mul(((IntVector) t0.reinterpretAsInts()).sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23)
+                    .reinterpretAsFloats());
+            FloatVector e1 = p1.mul(((IntVector) t1.reinterpretAsInts()).sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23)
+                    .reinterpretAsFloats());
+            e0.intoArray(a, i);
+            e1.intoArray(a, i + VL);
+            sum0 = sum0.add(e0);
+            sum1 = sum1.add(e1);
+        }
+        if (sums != null) {
+            sum0.intoArray(sums, sumOff);
+            sum1.intoArray(sums, sumOff + VL);
         }
     }
+
+    /** 2·VL zeros: the shift of an unshifted {@link #exp}. */
+    private static final float[] ZERO = new float[2 * VL];
 
     /** Coefficients of erf(z) ≈ z · P(z²) / Q(z²) on [−4, 4]; fitted by scripts/fit_erf.py (max error 5.4e-8). */
     private static final float P0 = 1.1283786774044480f, P1 = 2.1395205222048985e-01f, P2 = 5.2434462759924756e-02f,
@@ -420,7 +436,9 @@ final class VectorKernels implements Kernels {
         final FloatVector q1 = FloatVector.broadcast(F, Q1), q2 = FloatVector.broadcast(F, Q2), q3 = FloatVector.broadcast(F, Q3),
                 q4 = FloatVector.broadcast(F, Q4), one = FloatVector.broadcast(F, 1f);
         for (int i = off, end = off + n; i < end; i += VL) {
-            FloatVector z = FloatVector.fromArray(F, a, i).max(lo).min(hi), t = z.mul(z);
+            FloatVector z = FloatVector.fromArray(F, a, i);
+            z = z.blend(lo, z.lt(lo)).blend(hi, hi.lt(z));
+            FloatVector t = z.mul(z);
             FloatVector p = t.fma(p6, p5);
             p = p.fma(t, p4);
             p = p.fma(t, p3);
@@ -439,30 +457,41 @@ final class VectorKernels implements Kernels {
     private static final float INV_SQRT_2 = (float) (1.0 / Math.sqrt(2.0));
 
     /**
-     * y[off .. off+n) = GELU(y) in place, n a multiple of VL, using tmp[tmpOff .. tmpOff+n):
+     * GELU in place on a tile of {@code rows} rows × 2·VL columns of y (row r at off + r·ld), using
+     * tmp[tmpOff ..] for rows × 2·VL floats:
      * <pre>
      *   erf:  ½ x (1 + erf(x / √2))
      *   tanh: ½ x (1 + tanh u) = x / (1 + e^(−2u)),  u = √(2/π) (x + 0.044715 x³)
      * </pre>
-     * The second form of tanh needs one exp and has no cancellation in 1 + tanh u for negative x.
+     * The second form of tanh needs one exp and has no cancellation in 1 + tanh u for negative x. A whole tile
+     * at a time, so that exp's and erf's constants are set up once per tile.
      */
-    static void gelu(float[] y, int off, int n, Epilogue e, float[] tmp, int tmpOff) {
+    static void gelu(float[] y, int off, int ld, int rows, Epilogue e, float[] tmp, int tmpOff) {
+        final int w = 2 * VL;
         if (e == Epilogue.GELU_ERF) {
-            for (int i = 0; i < n; i += VL) FloatVector.fromArray(F, y, off + i).mul(INV_SQRT_2).intoArray(tmp, tmpOff + i);
-            erf(tmp, tmpOff, n);
-            for (int i = 0; i < n; i += VL) {
-                FloatVector x = FloatVector.fromArray(F, y, off + i);
-                x.mul(0.5f).mul(FloatVector.fromArray(F, tmp, tmpOff + i).add(1f)).intoArray(y, off + i);
+            for (int r = 0; r < rows; r++) {
+                for (int i = 0; i < w; i += VL) FloatVector.fromArray(F, y, off + r * ld + i).mul(INV_SQRT_2).intoArray(tmp, tmpOff + r * w + i);
+            }
+            erf(tmp, tmpOff, rows * w);
+            for (int r = 0; r < rows; r++) {
+                for (int i = 0; i < w; i += VL) {
+                    FloatVector x = FloatVector.fromArray(F, y, off + r * ld + i);
+                    x.mul(0.5f).mul(FloatVector.fromArray(F, tmp, tmpOff + r * w + i).add(1f)).intoArray(y, off + r * ld + i);
+                }
             }
         } else {
-            for (int i = 0; i < n; i += VL) {
-                FloatVector x = FloatVector.fromArray(F, y, off + i);
-                x.mul(x).fma(-2f * SQRT_2_OVER_PI * 0.044715f, -2f * SQRT_2_OVER_PI).mul(x).intoArray(tmp, tmpOff + i);
+            for (int r = 0; r < rows; r++) {
+                for (int i = 0; i < w; i += VL) {
+                    FloatVector x = FloatVector.fromArray(F, y, off + r * ld + i);
+                    x.mul(x).fma(-2f * SQRT_2_OVER_PI * 0.044715f, -2f * SQRT_2_OVER_PI).mul(x).intoArray(tmp, tmpOff + r * w + i);
+                }
             }
-            exp(tmp, tmpOff, n);
-            for (int i = 0; i < n; i += VL) {
-                FloatVector x = FloatVector.fromArray(F, y, off + i);
-                x.div(FloatVector.fromArray(F, tmp, tmpOff + i).add(1f)).intoArray(y, off + i);
+            exp(tmp, tmpOff, rows, ZERO, 0, null, 0);
+            for (int r = 0; r < rows; r++) {
+                for (int i = 0; i < w; i += VL) {
+                    FloatVector x = FloatVector.fromArray(F, y, off + r * ld + i);
+                    x.div(FloatVector.fromArray(F, tmp, tmpOff + r * w + i).add(1f)).intoArray(y, off + r * ld + i);
+                }
             }
         }
     }

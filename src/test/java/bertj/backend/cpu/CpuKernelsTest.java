@@ -221,7 +221,7 @@ class CpuKernelsTest {
 
     /** Applies an in-place array op of VectorKernels to a copy of x (padded to whole vectors). */
     private static float[] apply(java.util.function.BiConsumer<float[], Integer> op, float[] x) {
-        int vl = VectorKernels.VL, n = (x.length + vl - 1) / vl * vl;
+        int vl = 2 * VectorKernels.VL, n = (x.length + vl - 1) / vl * vl;
         float[] a = java.util.Arrays.copyOf(x, n + 3 * vl);
         float[] poison = new float[3 * vl];
         java.util.Arrays.fill(poison, Float.NaN);
@@ -229,6 +229,10 @@ class CpuKernelsTest {
         op.accept(a, n);
         for (int i = n; i < a.length; i++) assertTrue(Float.isNaN(a[i]), "wrote past the end");
         return java.util.Arrays.copyOf(a, x.length);
+    }
+
+    private static float[] vexp(float[] x) {
+        return apply((a, n) -> VectorKernels.exp(a, 0, n / (2 * VectorKernels.VL), new float[2 * VectorKernels.VL], 0, null, 0), x);
     }
 
     private static float[] grid(float lo, float hi, int n) {
@@ -240,7 +244,7 @@ class CpuKernelsTest {
     @Test
     void vectorExpIsWithinThreeUlps() {
         float[] x = grid(-87f, 88f, 400_001);
-        float[] y = apply((a, n) -> VectorKernels.exp(a, 0, n), x);
+        float[] y = vexp(x);
         double worst = 0;
         for (int i = 0; i < x.length; i++) {
             double e = Math.exp(x[i]);
@@ -249,9 +253,32 @@ class CpuKernelsTest {
         System.out.printf("vector exp on [-87, 88]: max relative error %.2e (float ulp 1.19e-7)%n", worst);
         assertTrue(worst <= 3 * 1.19e-7, "exp relative error " + worst);
         // below the clamp: a tiny normal number, never NaN, infinity or a negative
-        float[] low = apply((a, n) -> VectorKernels.exp(a, 0, n), new float[] {-88f, -100f, -10000f, Float.NEGATIVE_INFINITY});
+        float[] low = vexp(new float[] {-88f, -100f, -10000f, Float.NEGATIVE_INFINITY});
         for (float v : low) assertTrue(v >= 0 && v < 2e-38, "exp of a very negative number gave " + v);
-        assertEquals(1f, apply((a, n) -> VectorKernels.exp(a, 0, n), new float[] {0f})[0], 0f);
+        assertEquals(1f, vexp(new float[] {0f})[0], 0f);
+    }
+
+    @Test
+    void vectorExpShiftsEachLaneAndSumsColumnsAsSoftmaxNeeds() {
+        long seed = PyTorch.seed("vector exp shift and sums");
+        Random rnd = new Random(seed);
+        int w = 2 * VectorKernels.VL, rows = 37;
+        float[] a = normal(rnd, rows * w + w, 3.0), shift = normal(rnd, 3 * w, 2.0), sums = new float[3 * w];
+        java.util.Arrays.fill(a, rows * w, a.length, Float.NaN); // past the rows: must stay untouched
+        java.util.Arrays.fill(sums, Float.NaN);
+        float[] orig = a.clone();
+        VectorKernels.exp(a, 0, rows, shift, w, sums, w);
+        for (int l = 0; l < w; l++) {
+            double total = 0;
+            for (int r = 0; r < rows; r++) {
+                double e = Math.exp(orig[r * w + l] - shift[w + l]); // the difference rounded to float, as the op computes it
+                assertEquals(e, a[r * w + l], 3 * 1.19e-7 * e, "row " + r + " lane " + l);
+                total += a[r * w + l];
+            }
+            assertEquals(total, sums[w + l], 1e-6 * total, "sum of lane " + l);
+            assertTrue(Float.isNaN(sums[l]) && Float.isNaN(sums[2 * w + l]), "sums written outside their place");
+        }
+        for (int i = rows * w; i < a.length; i++) assertTrue(Float.isNaN(a[i]), "wrote past the rows");
     }
 
     @Test
@@ -270,7 +297,7 @@ class CpuKernelsTest {
         float[] x = grid(-12f, 12f, 240_001);
         for (GeluForm form : GeluForm.values()) {
             Epilogue e = Epilogue.gelu(form);
-            float[] y = apply((a, n) -> VectorKernels.gelu(a, 0, n, e, new float[n], 0), x);
+            float[] y = apply((a, n) -> VectorKernels.gelu(a, 0, 2 * VectorKernels.VL, n / (2 * VectorKernels.VL), e, new float[n], 0), x);
             double worst = 0;
             for (int i = 0; i < x.length; i++) {
                 double expected = form.apply(x[i]);
