@@ -55,6 +55,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (seq < 1) throw new CommandLine.ParameterException(cl, "--seq must be at least 1");
         if (warmup < 0) throw new CommandLine.ParameterException(cl, "--warmup must be 0 or more");
         if (runs < 1) throw new CommandLine.ParameterException(cl, "--runs must be at least 1");
+        if (backend.threads < 0) throw new CommandLine.ParameterException(cl, "--threads must be 0 (all cores) or positive");
         LoadedModel loaded = model.load();
         BertConfig config = loaded.config();
         if (seq > config.maxPositions()) {
