@@ -333,7 +333,7 @@ public final class CpuBackend implements Backend {
         float[] x, y;
         Linear l;
         Epilogue epilogue;
-        int rows, rowsPerTask, rowTasks, panelsPerTask, tasks;
+        int rows, blocks, rowTasks, panelTasks, tasks;
 
         void prepare(Mat a, Linear l, Mat y, Epilogue epilogue) {
             this.x = a.data;
@@ -342,26 +342,25 @@ public final class CpuBackend implements Backend {
             this.epilogue = epilogue;
             this.rows = a.rows;
             int mr = kernels.rowBlock(), threads = pool.threads();
-            int blocks = (rows + mr - 1) / mr;
-            // Rows per task: enough tasks for every thread to take several (balance on a shared machine),
-            // and few enough rows that a task's slice of x (rows × K floats) stays in L2 across the panels.
+            blocks = (rows + mr - 1) / mr;
+            // Row blocks of MR rows are dealt out evenly (task sizes differ by at most one block): at least
+            // `target` tasks, so that every thread takes several and a thread that loses its core for a while
+            // (a shared machine) delays the loop by a fraction of a task; a multiple of the thread count; and
+            // few enough rows per task that its slice of x (rows × K floats) stays in L2 across the panels.
             int target = threads == 1 ? 1 : 4 * threads;
-            int l2Rows = Math.max(1, (256 * 1024) / (4 * l.in()) / mr);
-            int blocksPerTask = Math.max(1, Math.min(l2Rows, (blocks + target - 1) / target));
-            rowsPerTask = blocksPerTask * mr;
-            rowTasks = (rows + rowsPerTask - 1) / rowsPerTask;
+            int l2Blocks = Math.max(1, (256 * 1024) / (4 * l.in()) / mr);
+            rowTasks = Math.max((blocks + l2Blocks - 1) / l2Blocks, target);
+            rowTasks = Math.min(blocks, (rowTasks + threads - 1) / threads * threads);
             // Few rows (short sequences): split the output columns too.
-            int panelTasks = rowTasks >= target ? 1 : Math.min(l.panels(), (target + rowTasks - 1) / rowTasks);
-            panelsPerTask = (l.panels() + panelTasks - 1) / panelTasks;
-            panelTasks = (l.panels() + panelsPerTask - 1) / panelsPerTask;
+            panelTasks = rowTasks >= target ? 1 : Math.min(l.panels(), (target + rowTasks - 1) / rowTasks);
             tasks = rowTasks * panelTasks;
         }
 
         @Override
         public void run(int task, int worker) {
-            int rt = task % rowTasks, pt = task / rowTasks;
-            int r0 = rt * rowsPerTask, r1 = Math.min(rows, r0 + rowsPerTask);
-            int p0 = pt * panelsPerTask, p1 = Math.min(l.panels(), p0 + panelsPerTask);
+            int rt = task % rowTasks, pt = task / rowTasks, mr = kernels.rowBlock();
+            int r0 = (int) ((long) rt * blocks / rowTasks) * mr, r1 = Math.min(rows, (int) ((long) (rt + 1) * blocks / rowTasks) * mr);
+            int p0 = (int) ((long) pt * l.panels() / panelTasks), p1 = (int) ((long) (pt + 1) * l.panels() / panelTasks);
             kernels.linear(x, l.in(), l.weight(), l.bias(), y, l.out(), r0, r1, p0, p1, epilogue,
                     scratch(worker, kernels.linearScratch()));
         }
