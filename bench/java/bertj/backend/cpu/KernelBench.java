@@ -230,8 +230,12 @@ public class KernelBench {
                 default -> "";
             };
             Double pk = peak.get(t);
-            table.append(String.format(Locale.ROOT, "%-20s %-14s %2d  %10.1f ± %-8.1f %8.1f   %s%n", bench, shape, t, us, err, gflops,
-                    pk == null ? "" : String.format(Locale.ROOT, "%5.1f%%", 100 * gflops / pk)));
+            String note = bench.equals("addLayerNorm288")
+                    // LayerNorm is bound by memory, not FMAs: x and the residual read, y written (and re-read from L1)
+                    ? String.format(Locale.ROOT, "   (%.1f GB/s moved: x, r in, y out)", 3.0 * 4 * Double.parseDouble(p.get("layerNormRows")) * 288 / (us * 1e3))
+                    : "";
+            table.append(String.format(Locale.ROOT, "%-20s %-14s %2d  %10.1f ± %-8.1f %8.1f   %s%s%n", bench, shape, t, us, err, gflops,
+                    pk == null ? "" : String.format(Locale.ROOT, "%5.1f%%", 100 * gflops / pk), note));
         }
         String cpu = Files.exists(Path.of("/proc/cpuinfo"))
                 ? Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(s -> s.startsWith("model name")).findFirst().orElse("")
