@@ -41,7 +41,7 @@ mkdir -p "$out"
 
 echo "== machine"
 {
-    lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core|Socket|L1d|L2|L3|Flags)' | sed 's/^Flags:.*\(avx512f\).*/Flags: ... avx512f .../'
+    lscpu | grep -E '^(Vendor ID|Model name|CPU family|Model:|CPU\(s\)|Thread|Core|Socket|L1d|L2|L3|Flags)' | sed 's/^Flags:.*\(avx512f\).*/Flags: ... avx512f .../'
     grep -m1 'cpu MHz' /proc/cpuinfo
     echo "load average: $(cat /proc/loadavg)"
     "$JAVA_HOME/bin/java" -version 2>&1 | head -1
