@@ -214,7 +214,9 @@ class CpuKernelsTest {
                     }
                 }
                 System.out.printf("layernorm %s %dx%d: max abs err %.2e%n", which, rows, cols, worst);
-                assertTrue(worst <= 2e-6, which + " LayerNorm " + rows + "x" + cols + ": max abs error " + worst);
+                // outputs are O(1); the float32 mean and variance of 288 values around 3 carry a few 1e-6 of
+                // rounding (the scalar path sums left to right: measured up to 2.7e-6)
+                assertTrue(worst <= 1e-5, which + " LayerNorm " + rows + "x" + cols + ": max abs error " + worst);
             }
         }
     }
