@@ -27,7 +27,7 @@ public final class Backends {
     public static Backend create(String name, Options options) {
         return switch (name) {
             case "reference" -> new ReferenceBackend();
-            case "cpu" -> new CpuBackend();
+            case "cpu" -> new CpuBackend(options.threads());
             case "opencl" -> new OpenClBackend(options.device());
             default -> throw new IllegalArgumentException("unknown backend '" + name + "' (choose from " + String.join(", ", NAMES) + ")");
         };

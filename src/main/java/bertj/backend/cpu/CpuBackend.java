@@ -3,22 +3,115 @@ package bertj.backend.cpu;
 import bertj.backend.Backend;
 import bertj.backend.Batch;
 import bertj.model.BertWeights;
-import bertj.model.Erf;
 import bertj.readers.Tensor;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
- * Float32 on the CPU: the same ops as the reference backend with float storage and float accumulation.
+ * Float32 on the CPU, fast: packed weights, register-tiled FMA micro-kernels with the Vector API, fused
+ * bias + GELU, fused attention, all cores, and no allocation once a batch shape has been seen.
+ *
+ * <ul>
+ *   <li>Weights are packed once, at upload, into the panel layout the micro-kernel streams (see
+ *       {@link Kernels}).</li>
+ *   <li>Every op is cut into tasks (row blocks × panel groups for a linear layer, (sequence, head, query
+ *       block) for attention, row blocks otherwise) run by a {@link WorkerPool} of {@code threads} threads.</li>
+ *   <li>Activations come from a workspace: the i-th matrix made in a pass reuses the i-th buffer of the
+ *       previous pass, so after the first batch of a given size a forward pass allocates nothing but what
+ *       {@link #read} returns.</li>
+ *   <li>Sequence length is the batch's: nothing is padded. Attention skips each sequence's trailing padded
+ *       keys, whose softmax weight exp(−10000 + …) is exactly 0 in float.</li>
+ * </ul>
+ * The inner loops are {@link VectorKernels} when the JVM has the jdk.incubator.vector module
+ * ({@code --add-modules jdk.incubator.vector}; the bertj launcher and the tests pass it), else the plain-Java
+ * {@link ScalarKernels}: as accurate, about 40 times slower. {@link #kernels()} says which.
  */
 public final class CpuBackend implements Backend {
 
-    private record Mat(int rows, int cols, float[] data) implements Matrix {
+    /** An activation [rows, cols]; data may be longer than rows × cols (a reused buffer). */
+    static final class Mat implements Matrix {
+        int rows, cols;
+        float[] data;
+
+        Mat(int rows, int cols, float[] data) {
+            this.rows = rows;
+            this.cols = cols;
+            this.data = data;
+        }
+
+        @Override
+        public int rows() {
+            return rows;
+        }
+
+        @Override
+        public int cols() {
+            return cols;
+        }
     }
 
-    /** W [out, in] row-major, so that each output is a contiguous dot product with a row of x. */
-    private record Linear(int out, int in, float[] weight, float[] bias) implements Param {
+    /** W [out, in] packed in panels of NR output columns (see {@link Kernels}), bias padded to panels × NR. */
+    record Linear(int out, int in, int panels, float[] weight, float[] bias) implements Param {
     }
 
-    private record Values(int rows, int cols, float[] data) implements Param {
+    record Values(int rows, int cols, float[] data) implements Param {
+    }
+
+    private final Kernels kernels;
+    private final WorkerPool pool;
+    private final float[][] scratch;
+    private final List<Mat> workspace = new ArrayList<>();
+    private int used;
+    private boolean inPass;
+    private float[] maskAdd = new float[0];
+    private int[] keys = new int[0];
+
+    private final LinearJob linearJob = new LinearJob();
+    private final AttentionJob attentionJob = new AttentionJob();
+    private final RowsJob rowsJob = new RowsJob();
+
+    /** A backend on all cores. */
+    public CpuBackend() {
+        this(0);
+    }
+
+    /** @param threads worker threads, 0 for one per core */
+    public CpuBackend(int threads) {
+        this(threads, bestKernels());
+    }
+
+    CpuBackend(int threads, Kernels kernels) {
+        if (threads < 0) throw new IllegalArgumentException("threads must be 0 (all cores) or positive, got " + threads);
+        this.kernels = kernels;
+        int t = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+        this.pool = new WorkerPool(t);
+        this.scratch = new float[t][];
+    }
+
+    /** Whether this JVM has the Vector API module, which the fast kernels need. */
+    public static boolean vectorApiAvailable() {
+        return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    }
+
+    static Kernels bestKernels() {
+        // VectorKernels is only loaded when its module is present; loading it without would fail.
+        return vectorApiAvailable() ? new VectorKernels() : new ScalarKernels();
+    }
+
+    /** Which inner loops run: e.g. "Vector API, 512-bit" or "scalar (...)". */
+    public String kernels() {
+        return kernels.description();
+    }
+
+    /** Threads the work is split across. */
+    public int threads() {
+        return pool.threads();
+    }
+
+    /** The backend's threads, for benchmarks that measure the machine with the same pool. */
+    WorkerPool pool() {
+        return pool;
     }
 
     @Override
@@ -31,9 +124,24 @@ public final class CpuBackend implements Backend {
         return "float32";
     }
 
+    // ---------------------------------------------------------------- parameters
+
     @Override
     public Param linear(BertWeights.Linear w) {
-        return new Linear(w.out(), w.in(), w.weight().toFloats(), w.bias().toFloats());
+        return pack(w.out(), w.in(), w.weight().toFloats(), w.bias().toFloats());
+    }
+
+    /** Packs W [out, in] (row-major) and b [out] into the panel layout. */
+    Linear pack(int out, int in, float[] weight, float[] bias) {
+        int nr = kernels.panelWidth(), panels = (out + nr - 1) / nr;
+        float[] packed = new float[panels * in * nr];
+        float[] paddedBias = new float[panels * nr];
+        for (int n = 0; n < out; n++) {
+            int p = n / nr, j = n % nr;
+            for (int k = 0; k < in; k++) packed[(p * in + k) * nr + j] = weight[n * in + k];
+            paddedBias[n] = bias[n];
+        }
+        return new Linear(out, in, panels, packed, paddedBias);
     }
 
     @Override
@@ -46,89 +154,127 @@ public final class CpuBackend implements Backend {
         return new Values(values.dim(0), values.dim(1), values.toFloats());
     }
 
+    // ---------------------------------------------------------------- passes and memory
+
     @Override
     public void begin(Batch batch) {
+        used = 0;
+        inPass = true;
     }
 
     @Override
     public void end() {
+        inPass = false;
     }
+
+    /** A matrix for this pass: the next workspace buffer, grown if too small; outside a pass, a new one. */
+    Mat take(int rows, int cols) {
+        int n = rows * cols;
+        if (!inPass) return new Mat(rows, cols, new float[n]);
+        if (used == workspace.size()) workspace.add(new Mat(0, 0, new float[0]));
+        Mat m = workspace.get(used++);
+        if (m.data.length < n) m.data = new float[n];
+        m.rows = rows;
+        m.cols = cols;
+        return m;
+    }
+
+    /** Fills every workspace buffer with NaN, so that a test sees any output element an op fails to write. */
+    void poison() {
+        for (Mat m : workspace) java.util.Arrays.fill(m.data, Float.NaN);
+    }
+
+    /** Wraps host data as a matrix (tests and benchmarks). */
+    static Mat wrap(int rows, int cols, float[] data) {
+        return new Mat(rows, cols, data);
+    }
+
+    private float[] scratch(int worker, int size) {
+        float[] s = scratch[worker];
+        if (s == null || s.length < size) scratch[worker] = s = new float[size];
+        return s;
+    }
+
+    // ---------------------------------------------------------------- ops
 
     @Override
     public Matrix embed(Batch batch, Param word, Param position, Param tokenType, Param gamma, Param beta, double eps) {
-        Values w = (Values) word, p = (Values) position, t = (Values) tokenType;
-        int h = w.cols();
-        float[] sum = new float[batch.tokens() * h];
-        for (int row = 0; row < batch.tokens(); row++) {
-            int id = batch.inputIds()[row], type = batch.tokenTypeIds()[row], pos = row % batch.seqLen();
-            for (int c = 0; c < h; c++) {
-                sum[row * h + c] = w.data()[id * h + c] + p.data()[pos * h + c] + t.data()[type * h + c];
-            }
-        }
-        layerNormInPlace(sum, h, ((Values) gamma).data(), ((Values) beta).data(), (float) eps);
-        return new Mat(batch.tokens(), h, sum);
+        Values w = (Values) word;
+        Mat y = take(batch.tokens(), w.cols());
+        RowsJob job = rowsJob;
+        job.embed = true;
+        job.batch = batch;
+        job.word = w;
+        job.position = (Values) position;
+        job.tokenType = (Values) tokenType;
+        job.set(null, null, y, (Values) gamma, (Values) beta, (float) eps);
+        pool.run(job.tasks(), job);
+        job.clear();
+        return y;
     }
 
     @Override
     public Matrix linear(Matrix x, Param linear, Epilogue epilogue) {
         Mat a = (Mat) x;
         Linear l = (Linear) linear;
-        float[] y = new float[a.rows() * l.out()];
-        for (int r = 0; r < a.rows(); r++) {
-            int xo = r * l.in();
-            for (int o = 0; o < l.out(); o++) {
-                int wo = o * l.in();
-                float acc = 0;
-                for (int i = 0; i < l.in(); i++) {
-                    acc += a.data()[xo + i] * l.weight()[wo + i];
-                }
-                y[r * l.out() + o] = gelu(acc + l.bias()[o], epilogue);
-            }
+        if (a.cols != l.in()) {
+            throw new IllegalArgumentException("linear layer expects " + l.in() + " inputs, got a matrix of " + a.cols + " columns");
         }
-        return new Mat(a.rows(), l.out(), y);
-    }
-
-    private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2.0 / Math.PI);
-    private static final float INV_SQRT_2 = (float) (1.0 / Math.sqrt(2.0));
-
-    static float gelu(float v, Epilogue e) {
-        return switch (e) {
-            case NONE -> v;
-            case GELU_ERF -> 0.5f * v * (1f + (float) Erf.erf(v * INV_SQRT_2));
-            case GELU_TANH -> 0.5f * v * (1f + (float) Math.tanh(SQRT_2_OVER_PI * (v + 0.044715f * v * v * v)));
-        };
+        Mat y = take(a.rows, l.out());
+        linearJob.prepare(a, l, y, epilogue);
+        pool.run(linearJob.tasks, linearJob);
+        linearJob.x = null;
+        linearJob.y = null;
+        return y;
     }
 
     @Override
     public Matrix attention(Batch batch, Matrix q, Matrix k, Matrix v, int heads) {
-        Mat probs = (Mat) attentionProbs(batch, q, k, heads);
-        Mat vm = (Mat) v;
-        int s = batch.seqLen(), hidden = vm.cols(), d = hidden / heads;
-        float[] ctx = new float[batch.tokens() * hidden];
+        Mat qm = (Mat) q;
+        Mat ctx = take(batch.tokens(), qm.cols);
+        prepareMask(batch);
+        AttentionJob job = attentionJob;
+        job.q = qm.data;
+        job.k = ((Mat) k).data;
+        job.v = ((Mat) v).data;
+        job.ctx = ctx.data;
+        job.batch = batch;
+        job.hidden = qm.cols;
+        job.heads = heads;
+        job.d = qm.cols / heads;
+        job.scale = (float) (1.0 / Math.sqrt(job.d));
+        job.qBlocks = (batch.seqLen() + kernels.queryBlock() - 1) / kernels.queryBlock();
+        pool.run(batch.size() * heads * job.qBlocks, job);
+        job.q = job.k = job.v = job.ctx = null;
+        job.batch = null;
+        return ctx;
+    }
+
+    /** maskAdd[t] = −10000 for padding tokens, else 0; keys[b] = 1 + the last real token of sequence b. */
+    private void prepareMask(Batch batch) {
+        int n = batch.tokens(), s = batch.seqLen();
+        if (maskAdd.length < n) maskAdd = new float[n];
+        if (keys.length < batch.size()) keys = new int[batch.size()];
         for (int b = 0; b < batch.size(); b++) {
-            for (int h = 0; h < heads; h++) {
-                for (int i = 0; i < s; i++) {
-                    int pr = ((b * heads + h) * s + i) * s;
-                    int out = (b * s + i) * hidden + h * d;
-                    for (int j = 0; j < s; j++) {
-                        float p = probs.data()[pr + j];
-                        int vo = (b * s + j) * hidden + h * d;
-                        for (int c = 0; c < d; c++) {
-                            ctx[out + c] += p * vm.data()[vo + c];
-                        }
-                    }
-                }
+            int last = -1;
+            for (int j = 0; j < s; j++) {
+                boolean pad = batch.attentionMask()[b * s + j] == 0;
+                maskAdd[b * s + j] = pad ? -10000f : 0f;
+                if (!pad) last = j;
             }
+            // A sequence with no real token at all attends to every (equally masked) key, as PyTorch does.
+            keys[b] = last < 0 ? s : last + 1;
         }
-        return new Mat(batch.tokens(), hidden, ctx);
     }
 
     @Override
     public Matrix attentionProbs(Batch batch, Matrix q, Matrix k, int heads) {
+        // Trace only: the full [b][h][i][j] probabilities, computed plainly.
         Mat qm = (Mat) q, km = (Mat) k;
-        int s = batch.seqLen(), hidden = qm.cols(), d = hidden / heads;
+        int s = batch.seqLen(), hidden = qm.cols, d = hidden / heads;
         float scale = (float) (1.0 / Math.sqrt(d));
-        float[] probs = new float[batch.size() * heads * s * s];
+        Mat out = take(batch.size() * heads * s, s);
+        float[] probs = out.data;
         for (int b = 0; b < batch.size(); b++) {
             for (int h = 0; h < heads; h++) {
                 for (int i = 0; i < s; i++) {
@@ -138,8 +284,8 @@ public final class CpuBackend implements Backend {
                     for (int j = 0; j < s; j++) {
                         int ko = (b * s + j) * hidden + h * d;
                         float dot = 0;
-                        for (int c = 0; c < d; c++) dot += qm.data()[qo + c] * km.data()[ko + c];
-                        float score = dot * scale + (batch.masked(b, j) ? -10000f : 0f);
+                        for (int c = 0; c < d; c++) dot += (qm.data[qo + c] * scale) * km.data[ko + c];
+                        float score = dot + (batch.masked(b, j) ? -10000f : 0f);
                         probs[row + j] = score;
                         max = Math.max(max, score);
                     }
@@ -154,43 +300,132 @@ public final class CpuBackend implements Backend {
                 }
             }
         }
-        return new Mat(batch.size() * heads * s, s, probs);
+        return out;
     }
 
     @Override
     public Matrix addLayerNorm(Matrix x, Matrix residual, Param gamma, Param beta, double eps) {
         Mat a = (Mat) x, r = (Mat) residual;
-        float[] sum = new float[a.data().length];
-        for (int i = 0; i < sum.length; i++) sum[i] = a.data()[i] + r.data()[i];
-        layerNormInPlace(sum, a.cols(), ((Values) gamma).data(), ((Values) beta).data(), (float) eps);
-        return new Mat(a.rows(), a.cols(), sum);
-    }
-
-    private static void layerNormInPlace(float[] z, int n, float[] gamma, float[] beta, float eps) {
-        for (int off = 0; off < z.length; off += n) {
-            float mean = 0;
-            for (int c = 0; c < n; c++) mean += z[off + c];
-            mean /= n;
-            float var = 0;
-            for (int c = 0; c < n; c++) {
-                float dev = z[off + c] - mean;
-                var += dev * dev;
-            }
-            var /= n;
-            float inv = (float) (1.0 / Math.sqrt(var + eps));
-            for (int c = 0; c < n; c++) z[off + c] = (z[off + c] - mean) * inv * gamma[c] + beta[c];
-        }
+        Mat y = take(a.rows, a.cols);
+        rowsJob.set(a, r, y, (Values) gamma, (Values) beta, (float) eps);
+        pool.run(rowsJob.tasks(), rowsJob);
+        rowsJob.clear();
+        return y;
     }
 
     @Override
     public double[] read(Matrix m) {
-        float[] f = ((Mat) m).data();
-        double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        Mat a = (Mat) m;
+        double[] d = new double[a.rows * a.cols];
+        for (int i = 0; i < d.length; i++) d[i] = a.data[i];
         return d;
     }
 
     @Override
     public void close() {
+        pool.close();
+    }
+
+    // ---------------------------------------------------------------- tasks
+
+    /** y = x Wᵀ + b (+ GELU), cut into row blocks × panel groups. Reused: no allocation per call. */
+    private final class LinearJob implements WorkerPool.Body {
+        float[] x, y;
+        Linear l;
+        Epilogue epilogue;
+        int rows, blocks, rowTasks, panelTasks, tasks;
+
+        void prepare(Mat a, Linear l, Mat y, Epilogue epilogue) {
+            this.x = a.data;
+            this.y = y.data;
+            this.l = l;
+            this.epilogue = epilogue;
+            this.rows = a.rows;
+            int mr = kernels.rowBlock(), threads = pool.threads();
+            blocks = (rows + mr - 1) / mr;
+            // Row blocks of MR rows are dealt out evenly (task sizes differ by at most one block): at least
+            // `target` tasks, so that every thread takes several and a thread that loses its core for a while
+            // (a shared machine) delays the loop by a fraction of a task; a multiple of the thread count; and
+            // few enough rows per task that its slice of x (rows × K floats) stays in L2 across the panels.
+            int target = threads == 1 ? 1 : 4 * threads;
+            int l2Blocks = Math.max(1, (256 * 1024) / (4 * l.in()) / mr);
+            rowTasks = Math.max((blocks + l2Blocks - 1) / l2Blocks, target);
+            rowTasks = Math.min(blocks, (rowTasks + threads - 1) / threads * threads);
+            // Few rows (short sequences): split the output columns too.
+            panelTasks = rowTasks >= target ? 1 : Math.min(l.panels(), (target + rowTasks - 1) / rowTasks);
+            tasks = rowTasks * panelTasks;
+        }
+
+        @Override
+        public void run(int task, int worker) {
+            int rt = task % rowTasks, pt = task / rowTasks, mr = kernels.rowBlock();
+            int r0 = (int) ((long) rt * blocks / rowTasks) * mr, r1 = Math.min(rows, (int) ((long) (rt + 1) * blocks / rowTasks) * mr);
+            int p0 = (int) ((long) pt * l.panels() / panelTasks), p1 = (int) ((long) (pt + 1) * l.panels() / panelTasks);
+            kernels.linear(x, l.in(), l.weight(), l.bias(), y, l.out(), r0, r1, p0, p1, epilogue,
+                    scratch(worker, kernels.linearScratch()));
+        }
+    }
+
+    /** Fused attention, one task per (sequence, head, block of queries). */
+    private final class AttentionJob implements WorkerPool.Body {
+        float[] q, k, v, ctx;
+        Batch batch;
+        int hidden, heads, d, qBlocks;
+        float scale;
+
+        @Override
+        public void run(int task, int worker) {
+            int qb = task % qBlocks, bh = task / qBlocks, h = bh % heads, b = bh / heads;
+            int s = batch.seqLen();
+            float[] sc = scratch(worker, kernels.attentionScratch(d, s));
+            kernels.attention(q, k, v, ctx, hidden, d, s, b * s, h * d, keys[b], maskAdd, qb * kernels.queryBlock(), scale, sc);
+        }
+    }
+
+    /** Row-wise work in blocks of 32 rows: add & LayerNorm, or embedding lookup & LayerNorm. */
+    private final class RowsJob implements WorkerPool.Body {
+        static final int ROWS = 32;
+        Mat x, r, y;
+        float[] gamma, beta;
+        float eps;
+        boolean embed;
+        Batch batch;
+        Values word, position, tokenType;
+
+        void set(Mat x, Mat r, Mat y, Values gamma, Values beta, float eps) {
+            this.x = x;
+            this.r = r;
+            this.y = y;
+            this.gamma = gamma.data();
+            this.beta = beta.data();
+            this.eps = eps;
+        }
+
+        int tasks() {
+            return (y.rows + ROWS - 1) / ROWS;
+        }
+
+        void clear() {
+            x = r = y = null;
+            embed = false;
+            batch = null;
+            word = position = tokenType = null;
+        }
+
+        @Override
+        public void run(int task, int worker) {
+            int r0 = task * ROWS, r1 = Math.min(y.rows, r0 + ROWS), h = y.cols;
+            if (embed) {
+                // word[id] + position[t mod S] + tokenType[type], then LayerNorm in place
+                float[] out = y.data, wd = word.data(), pd = position.data(), td = tokenType.data();
+                for (int row = r0; row < r1; row++) {
+                    int wo = batch.inputIds()[row] * h, po = (row % batch.seqLen()) * h, to = batch.tokenTypeIds()[row] * h;
+                    for (int c = 0; c < h; c++) out[row * h + c] = wd[wo + c] + pd[po + c] + td[to + c];
+                }
+                kernels.addLayerNorm(out, null, out, h, r0, r1, gamma, beta, eps);
+            } else {
+                kernels.addLayerNorm(x.data, r.data, y.data, h, r0, r1, gamma, beta, eps);
+            }
+        }
     }
 }

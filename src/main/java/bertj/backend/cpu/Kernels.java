@@ -1,0 +1,69 @@
+package bertj.backend.cpu;
+
+import bertj.backend.Backend.Epilogue;
+
+/**
+ * The inner loops of the cpu backend, on plain float arrays. {@link CpuBackend} owns the memory and splits
+ * the work into tasks; a Kernels implementation does one task. Two implementations compute the same thing:
+ * {@link VectorKernels} (jdk.incubator.vector, the fast path) and {@link ScalarKernels} (plain Java, used when
+ * the Vector API module is not available).
+ *
+ * <p>Layouts shared by both:
+ * <ul>
+ *   <li>Activations are row-major [rows, cols].</li>
+ *   <li>A linear layer's weight W [N, K] is stored packed in panels of {@link #panelWidth()} = NR output
+ *       columns: panel p holds, for k = 0..K−1, the NR values W[p·NR + j][k], j = 0..NR−1, contiguously
+ *       (zeros past N). The micro-kernel then reads one contiguous run of NR floats per k. The bias is padded
+ *       to the same width.</li>
+ * </ul>
+ */
+interface Kernels {
+
+    /** Which path this is, for reports: e.g. "Vector API, 512-bit". */
+    String description();
+
+    /** NR: output columns per packed weight panel. */
+    int panelWidth();
+
+    /** MR: rows the linear micro-kernel computes at once (tasks are cut at multiples of it). */
+    int rowBlock();
+
+    /** Queries per attention block. */
+    int queryBlock();
+
+    /**
+     * y[r, n] = epilogue(Σ_k x[r, k] · W[n, k] + bias[n]) for rows [row0, row1) and output columns of panels
+     * [panel0, panel1). x is [rows, K], y is [rows, N], w and bias are packed (see above).
+     */
+    void linear(float[] x, int k, float[] w, float[] bias, float[] y, int n, int row0, int row1, int panel0, int panel1,
+                Epilogue epilogue, float[] scratch);
+
+    /** Floats of thread-private scratch {@link #linear} needs. */
+    int linearScratch();
+
+    /**
+     * One block of fused attention: for one sequence (its rows start at {@code rowBase}), one head (columns
+     * [col0, col0 + d)) and queries i0 ≤ i &lt; min(i0 + {@link #queryBlock()}, seqLen):
+     * <pre>
+     *   ctx[i] = Σ_j p_ij v_j,   p_ij = exp(s_ij − max_j s_ij) / Σ_j exp(s_ij − max_j s_ij),
+     *   s_ij = (scale · q_i) · k_j + mask[rowBase + j]                   j = 0 .. keys−1
+     * </pre>
+     * q, k, v, ctx are [tokens, hidden]; mask holds 0 or −10000 per token. Keys past {@code keys} are padding
+     * whose weight exp(−10000 + …) is exactly 0 in float and are not visited.
+     *
+     * @param scratch at least {@link #attentionScratch(int, int)} floats, private to the calling thread
+     */
+    void attention(float[] q, float[] k, float[] v, float[] ctx, int hidden, int d, int seqLen, int rowBase, int col0,
+                   int keys, float[] mask, int i0, float scale, float[] scratch);
+
+    /** Floats of scratch one attention block needs for head size d and up to {@code keys} keys. */
+    default int attentionScratch(int d, int keys) {
+        return queryBlock() * (d + keys + 8);
+    }
+
+    /**
+     * y = LayerNorm(x + r) for rows [row0, row1) of [rows, cols] matrices: (z − mean) / √(var + eps) · γ + β,
+     * var the biased variance. r may be null (y = LayerNorm(x)); y may be x.
+     */
+    void addLayerNorm(float[] x, float[] r, float[] y, int cols, int row0, int row1, float[] gamma, float[] beta, float eps);
+}

@@ -1,0 +1,91 @@
+package bertj.cli;
+
+import bertj.readers.SafeTensors;
+import bertj.testing.Cli;
+import bertj.testing.RandomBert;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code bertj bench}: the JSON contract other tools rely on, the text report, the profile and usage errors. */
+class BenchCommandTest {
+    @TempDir
+    Path dir;
+
+    private Path tiny() throws Exception {
+        Path p = dir.resolve("tiny.safetensors");
+        if (!Files.exists(p)) SafeTensors.write(p, RandomBert.tensors(RandomBert.TINY, 5), Map.of());
+        return p;
+    }
+
+    @Test
+    void jsonHasTheContractFieldsForEveryCpuSideBackend() throws Exception {
+        // opencl takes the same path (BackendOptions.create); its run belongs with the OpenCL tests.
+        for (String backend : List.of("reference", "cpu")) {
+            Cli.Result r = Cli.run("bench", "--model", tiny().toString(), "--heads", "4", "--backend", backend,
+                    "--batch", "3", "--seq", "7", "--threads", "2", "--warmup", "1", "--runs", "4", "--json");
+            assertEquals(0, r.code(), r.err());
+            JsonNode j = new ObjectMapper().readTree(r.out());
+            assertEquals(backend, j.get("backend").asText());
+            assertEquals(3, j.get("batch").asInt());
+            assertEquals(7, j.get("seq").asInt());
+            assertTrue(j.get("threads").isInt() && j.get("threads").asInt() == 2, j.toString());
+            double ms = j.get("ms_per_batch_median").asDouble(), perS = j.get("seq_per_s").asDouble();
+            assertTrue(ms > 0 && Double.isFinite(ms), j.toString());
+            // seq/s is the batch over the median time, not some other statistic
+            assertEquals(3 / (ms / 1e3), perS, 1e-9 * perS, j.toString());
+            assertTrue(j.get("ms_per_batch_min").asDouble() <= ms && ms <= j.get("ms_per_batch_max").asDouble(), j.toString());
+            assertEquals(4, j.get("runs").asInt());
+        }
+    }
+
+    @Test
+    void textReportAndProfile() throws Exception {
+        Cli.Result r = Cli.run("bench", "--model", tiny().toString(), "--heads", "4", "--batch", "2", "--seq", "9",
+                "--warmup", "0", "--runs", "2", "--profile");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("seq/s") && r.out().contains("batch 2 x seq 9"), r.out());
+        // TINY: hidden 32, FFN 64, 2 layers; the GELU rides on the first FFN matmul
+        assertTrue(r.out().contains("linear 32→64 +gelu") && r.out().contains("attention") && r.out().contains("add + LayerNorm"), r.out());
+    }
+
+    @Test
+    void badNumbersAreUsageErrors() throws Exception {
+        String m = tiny().toString();
+        for (String[] bad : new String[][] {{"--batch", "0"}, {"--seq", "0"}, {"--runs", "0"}, {"--warmup", "-1"}, {"--seq", "17"},
+                {"--threads", "-1"}}) {
+            String[] args = {"bench", "--model", m, "--heads", "4", bad[0], bad[1]};
+            Cli.Result r = Cli.run(args);
+            assertEquals(2, r.code(), String.join(" ", bad) + ": " + r.err());
+            assertEquals(1, r.errLines().length, r.err());
+        }
+    }
+
+    @Test
+    void withoutTheVectorModuleTheCpuBackendFallsBackToScalarKernels() throws Exception {
+        // A JVM started without --add-modules jdk.incubator.vector (java -jar bertj.jar) must still run, on the
+        // plain-Java kernels, and say so.
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "bertj.cli.Main", "bench",
+                "--model", tiny().toString(), "--heads", "4", "--batch", "2", "--seq", "5", "--warmup", "0", "--runs", "1", "--json")
+                .redirectErrorStream(false).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), err);
+        JsonNode j = new ObjectMapper().readTree(out);
+        assertTrue(j.get("kernels").asText().startsWith("scalar"), j.toString());
+        assertTrue(!err.contains("incubator"), "no incubator module was loaded: " + err);
+    }
+}
