@@ -32,7 +32,7 @@ class BenchCommandTest {
     @Test
     void jsonHasTheContractFieldsForEveryCpuSideBackend() throws Exception {
         // opencl takes the same path (BackendOptions.create); its run belongs with the OpenCL tests.
-        for (String backend : List.of("reference", "cpu")) {
+        for (String backend : List.of("reference", "cpu", "opencl")) {
             Cli.Result r = Cli.run("bench", "--model", tiny().toString(), "--heads", "4", "--backend", backend,
                     "--batch", "3", "--seq", "7", "--threads", "2", "--warmup", "1", "--runs", "4", "--json");
             assertEquals(0, r.code(), r.err());
