@@ -26,7 +26,7 @@ import java.util.Map;
  * Median of 15 timed runs after 3 warm-up runs.
  * <pre>
  *   mvn -o -q test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=test
- *   java --enable-native-access=ALL-UNNAMED -cp target/classes:target/test-classes:$(cat target/cp.txt) bertj.bench.MiniLmBench
+ *   java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp target/classes:target/test-classes:$(cat target/cp.txt) bertj.bench.MiniLmBench
  * </pre>
  */
 public final class MiniLmBench {
