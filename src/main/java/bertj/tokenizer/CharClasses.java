@@ -15,7 +15,7 @@ package bertj.tokenizer;
  *   <li>CJK ideograph: the code blocks BERT puts spaces around (tokenizers' list, which starts the last
  *       extension range at U+2B920 where Google's BERT starts it at U+2B820).</li>
  * </ul>
- * Why Unicode 8.0 and not the JDK's tables: see tools/unicode8-tables.pl.
+ * Why Unicode 8.0 and not the JDK's tables: see scripts/unicode8-tables.pl.
  */
 final class CharClasses {
     private CharClasses() {

@@ -29,7 +29,7 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The same ops, written plainly: {@link bertj.backend.reference.ReferenceBackend} (float64) and
  * {@link ScalarKernels}; checked against float64 arithmetic at awkward shapes in CpuKernelsTest and against
- * PyTorch float32 in CpuBackendParityTest; timed by bench/java/bertj/backend/cpu/KernelBench (docs/performance.md).
+ * PyTorch float32 in CpuBackendParityTest; timed by src/bench/java/bertj/backend/cpu/KernelBench (docs/performance.md).
  */
 final class VectorKernels implements Kernels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
