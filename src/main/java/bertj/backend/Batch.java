@@ -15,6 +15,25 @@ public record Batch(int size, int seqLen, int[] inputIds, int[] tokenTypeIds, in
         }
     }
 
+    /**
+     * Sequences of different lengths right-padded to the longest: {@code padId} after each sequence, mask 1 on its
+     * real tokens and 0 on padding. {@code tokenTypeIds} may be null (type 0 throughout). The pad id's value does not
+     * matter (padded keys are masked) as long as it is in the vocabulary.
+     */
+    public static Batch rightPadded(java.util.List<int[]> inputIds, java.util.List<int[]> tokenTypeIds, int padId) {
+        int b = inputIds.size(), seq = 0;
+        for (int[] s : inputIds) seq = Math.max(seq, s.length);
+        int[] ids = new int[b * seq], types = new int[b * seq], mask = new int[b * seq];
+        java.util.Arrays.fill(ids, padId);
+        for (int i = 0; i < b; i++) {
+            int[] s = inputIds.get(i);
+            System.arraycopy(s, 0, ids, i * seq, s.length);
+            if (tokenTypeIds != null) System.arraycopy(tokenTypeIds.get(i), 0, types, i * seq, s.length);
+            java.util.Arrays.fill(mask, i * seq, i * seq + s.length, 1);
+        }
+        return new Batch(b, seq, ids, types, mask);
+    }
+
     /** Rows of every activation: one per token. */
     public int tokens() {
         return size * seqLen;

@@ -85,16 +85,7 @@ public final class SentenceEmbedder {
      * (its mask is 0), as long as it is in the vocabulary.
      */
     public static Batch batch(List<BertTokenizer.Sequence> enc, int padId) {
-        int seq = enc.stream().mapToInt(e -> e.ids().length).max().orElseThrow();
-        int b = enc.size();
-        int[] ids = new int[b * seq], types = new int[b * seq], mask = new int[b * seq];
-        java.util.Arrays.fill(ids, padId);
-        for (int i = 0; i < b; i++) {
-            int[] e = enc.get(i).ids();
-            System.arraycopy(e, 0, ids, i * seq, e.length);
-            java.util.Arrays.fill(mask, i * seq, i * seq + e.length, 1);
-        }
-        return new Batch(b, seq, ids, types, mask);
+        return Batch.rightPadded(enc.stream().map(BertTokenizer.Sequence::ids).toList(), null, padId);
     }
 
     /** Pools a last hidden state [batch, seqLen, hidden] (row-major) per sequence. */

@@ -44,19 +44,17 @@ public final class Batches {
         long doneTokens = 0;
         for (int from = 0; from < n; from += batchSize) {
             int size = Math.min(batchSize, n - from);
-            int seq = 0;
-            for (int k = 0; k < size; k++) seq = Math.max(seq, features.get(order[from + k]).length());
-            int[] ids = new int[size * seq], types = new int[size * seq], mask = new int[size * seq];
-            Arrays.fill(ids, padId);
+            java.util.List<int[]> ids = new java.util.ArrayList<>(size), types = new java.util.ArrayList<>(size);
             for (int k = 0; k < size; k++) {
                 Feature f = features.get(order[from + k]);
-                System.arraycopy(f.inputIds(), 0, ids, k * seq, f.length());
-                System.arraycopy(f.tokenTypeIds(), 0, types, k * seq, f.length());
-                Arrays.fill(mask, k * seq, k * seq + f.length(), 1);
+                ids.add(f.inputIds());
+                types.add(f.tokenTypeIds());
             }
+            Batch batch = Batch.rightPadded(ids, types, padId);
+            int seq = batch.seqLen();
             BertEncoder.Output out;
             synchronized (lock) {
-                out = encoder.forward(new Batch(size, seq, ids, types, mask));
+                out = encoder.forward(batch);
             }
             for (int k = 0; k < size; k++) {
                 int fi = order[from + k];
