@@ -3,6 +3,7 @@ package bertj.backend.opencl;
 import bertj.backend.Backend;
 import bertj.backend.Batch;
 import bertj.backend.reference.ReferenceBackend;
+import bertj.testing.Qkv;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -64,15 +65,15 @@ class AttentionKernelTest {
         double[] got;
         try (KernelTesting.Buffers buf = new KernelTesting.Buffers()) {
             KernelTesting.Output ctx = buf.output(tokens * hidden, 2);
-            kernels.attention(batch, seq, heads, d, buf.halves(q), buf.halves(k), buf.halves(v), buf.ints(mask), ctx.mem());
+            kernels.attention(batch, seq, heads, d, buf.halves(Qkv.pack(q, k, v, tokens, hidden)), buf.ints(mask), ctx.mem());
             got = buf.read(ctx, "attention");
         }
         Batch b = new Batch(batch, seq, new int[tokens], new int[tokens], mask);
         double[] want, probs;
         try (ReferenceBackend ref = new ReferenceBackend()) {
-            Backend.Matrix qm = ref.upload(tokens, hidden, q), km = ref.upload(tokens, hidden, k), vm = ref.upload(tokens, hidden, v);
-            want = ref.read(ref.attention(b, qm, km, vm, heads));
-            probs = ref.read(ref.attentionProbs(b, qm, km, heads));
+            Backend.Matrix qkv = ref.upload(tokens, 3 * hidden, Qkv.pack(q, k, v, tokens, hidden));
+            want = ref.read(ref.attention(b, qkv, heads));
+            probs = ref.read(ref.attentionProbs(b, qkv, heads));
         }
         check(String.format("attention batch %d seq %d heads %d d %d (%s)", batch, seq, heads, d, mode), got, want, HALF_ROUNDING,
                 allowance(q, k, v, probs, mask, batch, seq, heads, d));

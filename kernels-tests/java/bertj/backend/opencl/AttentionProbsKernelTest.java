@@ -3,6 +3,7 @@ package bertj.backend.opencl;
 import bertj.backend.Backend;
 import bertj.backend.Batch;
 import bertj.backend.reference.ReferenceBackend;
+import bertj.testing.Qkv;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -27,13 +28,13 @@ class AttentionProbsKernelTest {
             double[] got;
             try (KernelTesting.Buffers buf = new KernelTesting.Buffers()) {
                 KernelTesting.Output p = buf.output(batch * heads * seq * seq, 2);
-                kernels.probs(batch, seq, heads, d, buf.halves(q), buf.halves(k), buf.ints(mask), p.mem());
+                kernels.probs(batch, seq, heads, d, buf.halves(Qkv.pack(q, k, null, tokens, hidden)), buf.ints(mask), p.mem());
                 got = buf.read(p, "attention_probs");
             }
             double[] want;
             try (ReferenceBackend ref = new ReferenceBackend()) {
-                Backend.Matrix qm = ref.upload(tokens, hidden, q), km = ref.upload(tokens, hidden, k);
-                want = ref.read(ref.attentionProbs(new Batch(batch, seq, new int[tokens], new int[tokens], mask), qm, km, heads));
+                Backend.Matrix qkv = ref.upload(tokens, 3 * hidden, Qkv.pack(q, k, null, tokens, hidden));
+                want = ref.read(ref.attentionProbs(new Batch(batch, seq, new int[tokens], new int[tokens], mask), qkv, heads));
             }
             double[] abs = AttentionKernelTest.allowance(q, k, null, want, mask, batch, seq, heads, d);
             check(String.format("attention_probs batch %d seq %d heads %d d %d", batch, seq, heads, d), got, want, HALF_ROUNDING, abs);

@@ -7,6 +7,8 @@ import bertj.backend.reference.ReferenceBackend;
 import bertj.readers.SafeTensors;
 import bertj.readers.Tensor;
 import bertj.testing.PyTorch;
+import bertj.testing.Qkv;
+import org.jocl.cl_mem;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -88,8 +90,9 @@ class PyTorchGoldenTest {
         double[] gotCtx, gotProbs;
         try (KernelTesting.Buffers buf = new KernelTesting.Buffers()) {
             KernelTesting.Output c = buf.output(tokens * hidden, 2), p = buf.output(batch * heads * seq * seq, 2);
-            kernels.attention(batch, seq, heads, dh, buf.halves(q), buf.halves(k), buf.halves(v), buf.ints(mask), c.mem());
-            kernels.probs(batch, seq, heads, dh, buf.halves(q), buf.halves(k), buf.ints(mask), p.mem());
+            cl_mem qkv = buf.halves(Qkv.pack(q, k, v, tokens, hidden));
+            kernels.attention(batch, seq, heads, dh, qkv, buf.ints(mask), c.mem());
+            kernels.probs(batch, seq, heads, dh, qkv, buf.ints(mask), p.mem());
             gotCtx = buf.read(c, "attention");
             gotProbs = buf.read(p, "attention_probs");
         }
@@ -97,9 +100,9 @@ class PyTorchGoldenTest {
         check("golden attention.probs", gotProbs, probs, HALF_ROUNDING, AttentionKernelTest.allowance(q, k, null, probs, mask, batch, seq, heads, dh));
         Batch b = new Batch(batch, seq, new int[tokens], new int[tokens], mask);
         try (ReferenceBackend ref = new ReferenceBackend()) {
-            Backend.Matrix qm = ref.upload(tokens, hidden, q), km = ref.upload(tokens, hidden, k), vm = ref.upload(tokens, hidden, v);
-            referenceAgrees("attention.ctx", ref.read(ref.attention(b, qm, km, vm, heads)), ctx);
-            referenceAgrees("attention.probs", ref.read(ref.attentionProbs(b, qm, km, heads)), probs);
+            Backend.Matrix qkv = ref.upload(tokens, 3 * hidden, Qkv.pack(q, k, v, tokens, hidden));
+            referenceAgrees("attention.ctx", ref.read(ref.attention(b, qkv, heads)), ctx);
+            referenceAgrees("attention.probs", ref.read(ref.attentionProbs(b, qkv, heads)), probs);
         }
     }
 

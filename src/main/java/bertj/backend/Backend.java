@@ -12,9 +12,12 @@ import bertj.readers.Tensor;
  * wherever the backend keeps them — Java arrays, device buffers — behind the {@link Matrix} handle; they are
  * read back to the host only by {@link #read}. Weights are uploaded once ({@link #linear}, {@link #vector},
  * {@link #table}) and stay resident. Matrices made between {@link #begin} and {@link #end} belong to that pass:
- * after end() the backend may reuse their memory.
+ * after end() the backend may reuse their memory, and within the pass once the caller has {@link #release}d
+ * them, so that a pass needs memory for the few matrices alive at once, not for every matrix it makes.
  *
- * <p>A backend instance is used by one thread at a time.
+ * <p><b>Not for concurrent callers.</b> A backend runs one pass at a time, for one thread: {@link #begin} while
+ * another pass is running is an {@link IllegalStateException}, never a hang or a wrong result. Share a
+ * {@link bertj.encoder.BertEncoder}, which is safe for concurrent callers (they take turns), instead.
  */
 public interface Backend extends AutoCloseable {
 
@@ -60,6 +63,14 @@ public interface Backend extends AutoCloseable {
     void end();
 
     /**
+     * Tells the backend that {@code m}, made in the current pass, will not be used again: later ops of the pass
+     * may reuse its memory. Optional (a backend may ignore it); releasing a matrix twice, or one made outside the
+     * pass, is harmless.
+     */
+    default void release(Matrix m) {
+    }
+
+    /**
      * BertEmbeddings: for token t of the batch, LayerNorm(word[id_t] + position[t mod seqLen] + tokenType[type_t]).
      */
     Matrix embed(Batch batch, Param word, Param position, Param tokenType, Param gamma, Param beta, double eps);
@@ -69,19 +80,34 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Multi-head scaled dot-product attention for every (sequence, head): softmax(q kᵀ / √d + mask) v, where
-     * q, k, v are [tokens, H] with head h in columns [h·d, (h+1)·d) and mask adds −10000 to padded keys.
-     * Returns the context [tokens, H], heads concatenated.
+     * {@code qkv} is [tokens, 3H] — the query, key and value products side by side, as one linear layer over the
+     * packed weight [Wq; Wk; Wv] gives them: q in columns [0, H), k in [H, 2H), v in [2H, 3H) — head h in
+     * columns [h·d, (h+1)·d) of each, and the mask adds −10000 to padded keys. Returns the context [tokens, H],
+     * heads concatenated.
      */
-    Matrix attention(Batch batch, Matrix q, Matrix k, Matrix v, int heads);
+    Matrix attention(Batch batch, Matrix qkv, int heads);
 
     /**
      * The attention probabilities softmax(q kᵀ / √d + mask), [batch · heads · seqLen, seqLen] (layout
-     * [b][h][i][j]). Only traces need them; the forward pass uses the fused {@link #attention}.
+     * [b][h][i][j]), from the packed {@code qkv} as {@link #attention} takes it. Only traces need them; the
+     * forward pass uses the fused {@link #attention}.
      */
-    Matrix attentionProbs(Batch batch, Matrix q, Matrix k, int heads);
+    Matrix attentionProbs(Batch batch, Matrix qkv, int heads);
 
     /** LayerNorm(x + residual) row by row: (z − mean) / √(var + eps) · γ + β, var the biased variance. */
     Matrix addLayerNorm(Matrix x, Matrix residual, Param gamma, Param beta, double eps);
+
+    /**
+     * LayerNorm(x Wᵀ + b + residual): a linear layer whose output feeds add &amp; LayerNorm (BertSelfOutput,
+     * BertOutput). By default the two ops one after the other; a backend may fuse them (one pass over memory, no
+     * intermediate matrix).
+     */
+    default Matrix linearAddLayerNorm(Matrix x, Param linear, Matrix residual, Param gamma, Param beta, double eps) {
+        Matrix y = linear(x, linear, Epilogue.NONE);
+        Matrix out = addLayerNorm(y, residual, gamma, beta, eps);
+        release(y);
+        return out;
+    }
 
     /**
      * An activation matrix [rows, cols] made from host values (row-major), in the backend's own precision.

@@ -101,17 +101,17 @@ final class OpTimer implements Backend {
     }
 
     @Override
-    public Matrix attention(Batch batch, Matrix q, Matrix k, Matrix v, int heads) {
+    public Matrix attention(Batch batch, Matrix qkv, int heads) {
         long t0 = System.nanoTime();
-        Matrix m = inner.attention(batch, q, k, v, heads);
+        Matrix m = inner.attention(batch, qkv, heads);
         add("attention", t0);
         return m;
     }
 
     @Override
-    public Matrix attentionProbs(Batch batch, Matrix q, Matrix k, int heads) {
+    public Matrix attentionProbs(Batch batch, Matrix qkv, int heads) {
         long t0 = System.nanoTime();
-        Matrix m = inner.attentionProbs(batch, q, k, heads);
+        Matrix m = inner.attentionProbs(batch, qkv, heads);
         add("attention probs", t0);
         return m;
     }
@@ -122,6 +122,19 @@ final class OpTimer implements Backend {
         Matrix m = inner.addLayerNorm(x, residual, gamma, beta, eps);
         add("add + LayerNorm", t0);
         return m;
+    }
+
+    @Override
+    public Matrix linearAddLayerNorm(Matrix x, Param linear, Matrix residual, Param gamma, Param beta, double eps) {
+        long t0 = System.nanoTime();
+        Matrix m = inner.linearAddLayerNorm(x, linear, residual, gamma, beta, eps);
+        add(linearNames.getOrDefault(linear, "linear") + " + add + LayerNorm", t0);
+        return m;
+    }
+
+    @Override
+    public void release(Matrix m) {
+        inner.release(m);
     }
 
     @Override

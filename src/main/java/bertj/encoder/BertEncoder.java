@@ -10,13 +10,14 @@ import bertj.model.BertWeights;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The BERT forward pass, written once for every backend:
  * <pre>
  *   h = LayerNorm(word[ids] + position[0..S) + tokenType[types])                       BertEmbeddings
  *   for each layer:
- *     q, k, v = h Wqᵀ + bq, h Wkᵀ + bk, h Wvᵀ + bv                                    BertSelfAttention
+ *     q, k, v = h Wqᵀ + bq, h Wkᵀ + bk, h Wvᵀ + bv   (one product over [Wq; Wk; Wv])   BertSelfAttention
  *     context = softmax(q kᵀ / √d − 10000 · padding) v       (per sequence and head)
  *     a = LayerNorm(context Woᵀ + bo + h)                                               BertSelfOutput
  *     i = GELU(a Wiᵀ + bi)                                                              BertIntermediate
@@ -24,6 +25,11 @@ import java.util.List;
  *   start, end = columns of h Wqaᵀ + bqa                                                qa_outputs
  * </pre>
  * Post-LayerNorm, as in the original BERT. The weights are uploaded to the backend once, in the constructor.
+ *
+ * <p><b>Safe for concurrent callers.</b> Forward passes from several threads take turns on the one backend (a
+ * fair lock: first come, first served), so results never depend on what else runs. {@link #close} waits for
+ * the pass in progress, then frees the backend; a forward pass called after it is an
+ * {@link IllegalStateException}.
  */
 public final class BertEncoder implements AutoCloseable {
 
@@ -41,7 +47,7 @@ public final class BertEncoder implements AutoCloseable {
     public record Output(Batch batch, double[] startLogits, double[] endLogits, double[] lastHidden) {
     }
 
-    private record LayerParams(Param query, Param key, Param value, Param attentionOutput, Param attentionNormGamma,
+    private record LayerParams(Param queryKeyValue, Param attentionOutput, Param attentionNormGamma,
                                Param attentionNormBeta, Param intermediate, Param output, Param outputNormGamma,
                                Param outputNormBeta) {
     }
@@ -50,6 +56,8 @@ public final class BertEncoder implements AutoCloseable {
     private final Backend backend;
     private final Param word, position, tokenType, embNormGamma, embNormBeta, qaOutputs;
     private final List<LayerParams> layers = new ArrayList<>();
+    private final ReentrantLock turn = new ReentrantLock(true);
+    private volatile boolean closed;
 
     public BertEncoder(BertWeights weights, Backend backend) {
         this.config = weights.config();
@@ -61,8 +69,7 @@ public final class BertEncoder implements AutoCloseable {
         embNormGamma = backend.vector(e.layerNorm().weight());
         embNormBeta = backend.vector(e.layerNorm().bias());
         for (BertWeights.Layer l : weights.layers()) {
-            layers.add(new LayerParams(backend.linear(l.query()), backend.linear(l.key()), backend.linear(l.value()),
-                    backend.linear(l.attentionOutput()),
+            layers.add(new LayerParams(backend.linear(l.queryKeyValue()), backend.linear(l.attentionOutput()),
                     backend.vector(l.attentionLayerNorm().weight()), backend.vector(l.attentionLayerNorm().bias()),
                     backend.linear(l.intermediate()), backend.linear(l.output()),
                     backend.vector(l.outputLayerNorm().weight()), backend.vector(l.outputLayerNorm().bias())));
@@ -94,7 +101,18 @@ public final class BertEncoder implements AutoCloseable {
      */
     public Output forward(Batch batch, boolean wantHidden, Tap tap) {
         check(batch);
-        int b = batch.size(), s = batch.seqLen(), heads = config.numHeads();
+        turn.lock();
+        try {
+            if (closed) throw new IllegalStateException("the encoder has been closed");
+            return pass(batch, wantHidden, tap);
+        } finally {
+            turn.unlock();
+        }
+    }
+
+    /** One forward pass; the caller holds {@link #turn}. Each matrix is released once nothing reads it again. */
+    private Output pass(Batch batch, boolean wantHidden, Tap tap) {
+        int b = batch.size(), s = batch.seqLen(), heads = config.numHeads(), hidden = config.hiddenSize();
         double eps = config.layerNormEps();
         Epilogue gelu = Epilogue.gelu(config.gelu());
         backend.begin(batch);
@@ -104,24 +122,26 @@ public final class BertEncoder implements AutoCloseable {
             for (int i = 0; i < layers.size(); i++) {
                 LayerParams p = layers.get(i);
                 String name = "layer." + i;
-                Matrix q = backend.linear(h, p.query(), Epilogue.NONE);
-                Matrix k = backend.linear(h, p.key(), Epilogue.NONE);
-                Matrix v = backend.linear(h, p.value(), Epilogue.NONE);
-                emit(tap, name + ".query", q, b, s);
-                emit(tap, name + ".key", k, b, s);
-                emit(tap, name + ".value", v, b, s);
+                Matrix qkv = backend.linear(h, p.queryKeyValue(), Epilogue.NONE);
+                emitColumns(tap, qkv, b, s, hidden, name + ".query", name + ".key", name + ".value");
                 if (tap != null && tap.wants(name + ".attention_probs")) {
-                    tap.take(name + ".attention_probs", new int[] {b, heads, s, s}, backend.read(backend.attentionProbs(batch, q, k, heads)));
+                    Matrix probs = backend.attentionProbs(batch, qkv, heads);
+                    tap.take(name + ".attention_probs", new int[] {b, heads, s, s}, backend.read(probs));
+                    backend.release(probs);
                 }
-                Matrix context = backend.attention(batch, q, k, v, heads);
+                Matrix context = backend.attention(batch, qkv, heads);
+                backend.release(qkv);
                 emit(tap, name + ".context", context, b, s);
-                Matrix a = backend.addLayerNorm(backend.linear(context, p.attentionOutput(), Epilogue.NONE), h,
+                Matrix a = backend.linearAddLayerNorm(context, p.attentionOutput(), h,
                         p.attentionNormGamma(), p.attentionNormBeta(), eps);
+                backend.release(context);
+                backend.release(h);
                 emit(tap, name + ".attention_output", a, b, s);
                 Matrix inter = backend.linear(a, p.intermediate(), gelu);
                 emit(tap, name + ".intermediate", inter, b, s);
-                h = backend.addLayerNorm(backend.linear(inter, p.output(), Epilogue.NONE), a,
-                        p.outputNormGamma(), p.outputNormBeta(), eps);
+                h = backend.linearAddLayerNorm(inter, p.output(), a, p.outputNormGamma(), p.outputNormBeta(), eps);
+                backend.release(inter);
+                backend.release(a);
                 emit(tap, name, h, b, s);
             }
             double[] start = null, end = null;
@@ -142,6 +162,19 @@ public final class BertEncoder implements AutoCloseable {
             return new Output(batch, start, end, last);
         } finally {
             backend.end();
+        }
+    }
+
+    /** Emits the column blocks of m [tokens, n · width] (the packed q, k, v) under their names. */
+    private void emitColumns(Tap tap, Matrix m, int b, int s, int width, String... names) {
+        if (tap == null || java.util.Arrays.stream(names).noneMatch(tap::wants)) return;
+        double[] all = backend.read(m);
+        int rows = m.rows(), cols = m.cols();
+        for (int part = 0; part < names.length; part++) {
+            if (!tap.wants(names[part])) continue;
+            double[] v = new double[rows * width];
+            for (int r = 0; r < rows; r++) System.arraycopy(all, r * cols + part * width, v, r * width, width);
+            tap.take(names[part], new int[] {b, s, width}, v);
         }
     }
 
@@ -173,8 +206,16 @@ public final class BertEncoder implements AutoCloseable {
         }
     }
 
+    /** Waits for the pass in progress (if any), then frees the backend. Idempotent. */
     @Override
     public void close() {
-        backend.close();
+        turn.lock();
+        try {
+            if (closed) return;
+            closed = true;
+            backend.close();
+        } finally {
+            turn.unlock();
+        }
     }
 }

@@ -21,6 +21,35 @@ public record BertWeights(BertConfig config, Embeddings embeddings, List<Layer> 
         public int out() {
             return weight.dim(0);
         }
+
+        /**
+         * One linear layer computing the given ones side by side: W = [W₀; W₁; …] [Σ out, in] and b = [b₀; b₁; …],
+         * so that its output's columns are theirs, in order. The dtype is kept when all parts share it (float64
+         * stays float64 for the reference backend), else the values are widened to float64, which holds every
+         * float type exactly.
+         */
+        public static Linear stacked(Linear... parts) {
+            int in = parts[0].in();
+            for (Linear p : parts) {
+                if (p.in() != in) throw new IllegalArgumentException("stacked linear layers need the same input width");
+            }
+            return new Linear(concatRows(java.util.Arrays.stream(parts).map(Linear::weight).toList()),
+                    concatRows(java.util.Arrays.stream(parts).map(Linear::bias).toList()));
+        }
+
+        private static Tensor concatRows(List<Tensor> parts) {
+            int[] shape = parts.get(0).shape();
+            shape[0] = parts.stream().mapToInt(t -> t.dim(0)).sum();
+            bertj.readers.DType dtype = parts.get(0).dtype();
+            boolean same = parts.stream().allMatch(t -> t.dtype() == dtype);
+            if (!same) {
+                double[] all = parts.stream().flatMapToDouble(t -> java.util.Arrays.stream(t.toDoubles())).toArray();
+                return Tensor.ofDoubles(shape, all);
+            }
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(parts.stream().mapToInt(t -> t.bytes().remaining()).sum());
+            for (Tensor t : parts) out.put(t.bytes());
+            return new Tensor(dtype, shape, out.flip());
+        }
     }
 
     /** LayerNorm's γ (weight) and β (bias), both [H]. */
@@ -37,6 +66,10 @@ public record BertWeights(BertConfig config, Embeddings embeddings, List<Layer> 
      */
     public record Layer(Linear query, Linear key, Linear value, Linear attentionOutput, LayerNorm attentionLayerNorm,
                         Linear intermediate, Linear output, LayerNorm outputLayerNorm) {
+        /** query, key and value as one linear layer [3H, H]: its output is what {@code Backend.attention} takes. */
+        public Linear queryKeyValue() {
+            return Linear.stacked(query, key, value);
+        }
     }
 
     public boolean hasQaHead() {

@@ -7,8 +7,9 @@
 // computed in one pass over the keys with a running maximum m and running sum l ("online softmax"): for each
 // tile of KT keys, m' = max(m, max s), rescale l and the accumulator by exp(m − m'), then add exp(s_j − m')
 // and exp(s_j − m') v_j. The S×S probabilities never leave the work-item's registers.
-// Memory: q, k, v, ctx [B·S, H] half, row-major, head h in columns [h·d, (h+1)·d); mask int32 [B·S] (1 real,
-//   0 padding). ctx may not alias q, k or v.
+// Memory: qkv [B·S, 3H] half, row-major: q in columns [0, H), k in [H, 2H), v in [2H, 3H) (the packed
+//   query/key/value product); ctx [B·S, H] half; head h in columns [h·d, (h+1)·d) of each; mask int32 [B·S]
+//   (1 real, 0 padding). ctx may not alias qkv.
 // Work-group: QB work-items (the host's choice, ≤ the device limit), one query row each, for one (b, h) and
 //   QB consecutive queries; global size (⌈S/QB⌉·QB, heads, B). The group stages KT keys and values of its
 //   head in local memory (2·KT·d floats) and every work-item scores its query against them; the last tile
@@ -19,8 +20,7 @@
 // Reference: ReferenceBackend#attention (float64). Test: kernels-tests AttentionKernelTest (+ PyTorch golden).
 
 __kernel void attention(const int seq_len, const int hidden, const float scale,
-                        __global const half *q, __global const half *k, __global const half *v,
-                        __global const int *mask, __global half *ctx) {
+                        __global const half *qkv, __global const int *mask, __global half *ctx) {
     __local float ks[KT][HEAD_DIM];
     __local float vs[KT][HEAD_DIM];
     __local float bias[KT];
@@ -29,10 +29,11 @@ __kernel void attention(const int seq_len, const int hidden, const float scale,
     const bool active = i < seq_len;
     const size_t first = (size_t) b * seq_len; // token index of (b, 0)
     const int col = h * HEAD_DIM;
+    const size_t ld = 3 * (size_t) hidden; // qkv row stride
 
     float qi[HEAD_DIM], acc[HEAD_DIM];
     for (int c = 0; c < HEAD_DIM; c++) {
-        qi[c] = active ? LOAD(q, (first + i) * hidden + col + c) * scale : 0.0f;
+        qi[c] = active ? LOAD(qkv, (first + i) * ld + col + c) * scale : 0.0f;
         acc[c] = 0.0f;
     }
     float m = -INFINITY, l = 0.0f;
@@ -41,9 +42,9 @@ __kernel void attention(const int seq_len, const int hidden, const float scale,
         const int n = min(KT, seq_len - j0);
         for (int e = lid; e < KT * HEAD_DIM; e += group) {
             const int jj = e / HEAD_DIM, c = e % HEAD_DIM;
-            const size_t g = (first + j0 + jj) * hidden + col + c;
-            ks[jj][c] = jj < n ? LOAD(k, g) : 0.0f;
-            vs[jj][c] = jj < n ? LOAD(v, g) : 0.0f;
+            const size_t g = (first + j0 + jj) * ld + col + c;
+            ks[jj][c] = jj < n ? LOAD(qkv, g + hidden) : 0.0f;
+            vs[jj][c] = jj < n ? LOAD(qkv, g + 2 * hidden) : 0.0f;
         }
         for (int jj = lid; jj < KT; jj += group) {
             bias[jj] = jj < n ? (mask[first + j0 + jj] ? 0.0f : -10000.0f) : -INFINITY;

@@ -67,7 +67,7 @@ public class KernelBench {
 
     private CpuBackend be;
     private Batch batch, lnBatch;
-    private Backend.Matrix x, q, k, v, lnX, lnR;
+    private Backend.Matrix x, qkv, lnX, lnR;
     private Backend.Param lin, gamma, beta;
 
     private static float[] normal(Random r, int n) {
@@ -91,9 +91,7 @@ public class KernelBench {
         int[] ones = new int[tokens];
         java.util.Arrays.fill(ones, 1);
         batch = new Batch(b, s, new int[tokens], new int[tokens], ones);
-        q = CpuBackend.wrap(tokens, 288, normal(r, tokens * 288));
-        k = CpuBackend.wrap(tokens, 288, normal(r, tokens * 288));
-        v = CpuBackend.wrap(tokens, 288, normal(r, tokens * 288));
+        qkv = CpuBackend.wrap(tokens, 3 * 288, normal(r, tokens * 3 * 288)); // q | k | v side by side
         int[] lnOnes = new int[layerNormRows];
         java.util.Arrays.fill(lnOnes, 1);
         lnBatch = new Batch(1, layerNormRows, new int[layerNormRows], new int[layerNormRows], lnOnes);
@@ -128,7 +126,7 @@ public class KernelBench {
     @Benchmark
     public Object attention12x24() {
         be.begin(batch);
-        Object y = be.attention(batch, q, k, v, 12);
+        Object y = be.attention(batch, qkv, 12);
         be.end();
         return y;
     }

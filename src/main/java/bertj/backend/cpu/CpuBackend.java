@@ -17,22 +17,30 @@ import java.util.List;
  *       {@link Kernels}).</li>
  *   <li>Every op is cut into tasks (row blocks × panel groups for a linear layer, (sequence, head, query
  *       block) for attention, row blocks otherwise) run by a {@link WorkerPool} of {@code threads} threads.</li>
- *   <li>Activations come from a workspace: the i-th matrix made in a pass reuses the i-th buffer of the
- *       previous pass, so after the first batch of a given size a forward pass allocates nothing but what
- *       {@link #read} returns.</li>
+ *   <li>Activations come from a workspace of float arrays reused by liveness: a matrix the encoder has
+ *       {@link #release}d gives its array to the next matrix of the pass that fits, so a pass holds only the
+ *       few matrices alive at once (about 6 KB per token for 4L-288D whatever the depth, see
+ *       docs/performance.md). At {@link #end} every array of the pass is free again for the next one, and free
+ *       arrays that the pass did not use are dropped, so the workspace follows the most recent batch size.
+ *       After the first batch of a given shape a forward pass allocates nothing but what {@link #read}
+ *       returns.</li>
  *   <li>Sequence length is the batch's: nothing is padded. Attention skips each sequence's trailing padded
  *       keys, whose softmax weight exp(−10000 + …) is exactly 0 in float.</li>
  * </ul>
  * The inner loops are {@link VectorKernels} when the JVM has the jdk.incubator.vector module
  * ({@code --add-modules jdk.incubator.vector}; the bertj launcher and the tests pass it), else the plain-Java
  * {@link ScalarKernels}: as accurate, about 40 times slower. {@link #kernels()} says which.
+ *
+ * <p>Not for concurrent callers (see {@link Backend}): a pass begun while another thread's is running, or an op
+ * called from a thread other than the pass's, is an {@link IllegalStateException}.
  */
 public final class CpuBackend implements Backend {
 
-    /** An activation [rows, cols]; data may be longer than rows × cols (a reused buffer). */
+    /** An activation [rows, cols]; data may be longer than rows × cols (a reused buffer); null once released. */
     static final class Mat implements Matrix {
         int rows, cols;
         float[] data;
+        boolean pooled; // its array belongs to the workspace
 
         Mat(int rows, int cols, float[] data) {
             this.rows = rows;
@@ -61,9 +69,10 @@ public final class CpuBackend implements Backend {
     private final Kernels kernels;
     private final WorkerPool pool;
     private final float[][] scratch;
-    private final List<Mat> workspace = new ArrayList<>();
-    private int used;
-    private boolean inPass;
+    /** Workspace arrays free for the next matrix, and every array handed out in the current pass. */
+    private final List<float[]> free = new ArrayList<>();
+    private final java.util.Set<float[]> inUse = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    private volatile Thread owner; // the thread whose pass is running, null between passes
     private float[] maskAdd = new float[0];
     private int[] keys = new int[0];
 
@@ -158,30 +167,79 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void begin(Batch batch) {
-        used = 0;
-        inPass = true;
+        synchronized (this) {
+            Thread t = owner;
+            if (t != null) {
+                throw new IllegalStateException("the cpu backend is already running a pass for thread '" + t.getName()
+                        + "': a backend serves one caller at a time (share a BertEncoder instead, which takes turns)");
+            }
+            owner = Thread.currentThread();
+        }
     }
 
     @Override
     public void end() {
-        inPass = false;
+        checkOwner();
+        // The pass's arrays are all free again; free arrays it did not touch are dropped (the workspace shrinks
+        // to what the latest batch size needs).
+        free.clear();
+        free.addAll(inUse);
+        inUse.clear();
+        free.sort(java.util.Comparator.comparingInt(a -> a.length));
+        owner = null;
     }
 
-    /** A matrix for this pass: the next workspace buffer, grown if too small; outside a pass, a new one. */
+    private void checkOwner() {
+        if (owner != Thread.currentThread()) {
+            throw new IllegalStateException(owner == null ? "no pass is running on the cpu backend (begin() first)"
+                    : "the cpu backend's pass belongs to thread '" + owner.getName() + "': a backend serves one caller at a time");
+        }
+    }
+
+    /**
+     * A matrix for this pass: the smallest free workspace array that fits, else a new one; outside a pass, a new
+     * array that the workspace never sees.
+     */
     Mat take(int rows, int cols) {
         int n = rows * cols;
-        if (!inPass) return new Mat(rows, cols, new float[n]);
-        if (used == workspace.size()) workspace.add(new Mat(0, 0, new float[0]));
-        Mat m = workspace.get(used++);
-        if (m.data.length < n) m.data = new float[n];
-        m.rows = rows;
-        m.cols = cols;
+        if (owner == null) return new Mat(rows, cols, new float[n]);
+        checkOwner();
+        float[] data = null;
+        for (int i = 0; i < free.size(); i++) {
+            if (free.get(i).length >= n) {
+                data = free.remove(i);
+                break;
+            }
+        }
+        if (data == null) data = new float[n];
+        inUse.add(data); // a set: an array released and taken again within the pass counts once
+        Mat m = new Mat(rows, cols, data);
+        m.pooled = true;
         return m;
     }
 
-    /** Fills every workspace buffer with NaN, so that a test sees any output element an op fails to write. */
+    @Override
+    public void release(Matrix matrix) {
+        Mat m = (Mat) matrix;
+        if (!m.pooled || m.data == null || owner != Thread.currentThread()) return;
+        float[] data = m.data;
+        m.data = null; // a released matrix fails loudly if used again
+        int i = 0;
+        while (i < free.size() && free.get(i).length < data.length) i++;
+        free.add(i, data);
+    }
+
+    /** Workspace floats held now: free arrays plus those of the pass in progress. */
+    long workspaceFloats() {
+        long n = 0;
+        for (float[] a : free) n += a.length;
+        for (float[] a : inUse) n += a.length;
+        return n;
+    }
+
+    /** Fills every free workspace array with NaN, so that a test sees any output element an op fails to write. */
     void poison() {
-        for (Mat m : workspace) java.util.Arrays.fill(m.data, Float.NaN);
+        for (float[] a : free) java.util.Arrays.fill(a, Float.NaN);
     }
 
     /** Wraps host data as a matrix (tests and benchmarks). */
@@ -229,23 +287,22 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public Matrix attention(Batch batch, Matrix q, Matrix k, Matrix v, int heads) {
-        Mat qm = (Mat) q;
-        Mat ctx = take(batch.tokens(), qm.cols);
+    public Matrix attention(Batch batch, Matrix qkv, int heads) {
+        Mat packed = (Mat) qkv;
+        int hidden = packed.cols / 3;
+        Mat ctx = take(batch.tokens(), hidden);
         prepareMask(batch);
         AttentionJob job = attentionJob;
-        job.q = qm.data;
-        job.k = ((Mat) k).data;
-        job.v = ((Mat) v).data;
+        job.qkv = packed.data;
         job.ctx = ctx.data;
         job.batch = batch;
-        job.hidden = qm.cols;
+        job.hidden = hidden;
         job.heads = heads;
-        job.d = qm.cols / heads;
+        job.d = hidden / heads;
         job.scale = (float) (1.0 / Math.sqrt(job.d));
         job.qBlocks = (batch.seqLen() + kernels.queryBlock() - 1) / kernels.queryBlock();
         pool.run(batch.size() * heads * job.qBlocks, job);
-        job.q = job.k = job.v = job.ctx = null;
+        job.qkv = job.ctx = null;
         job.batch = null;
         return ctx;
     }
@@ -268,10 +325,10 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public Matrix attentionProbs(Batch batch, Matrix q, Matrix k, int heads) {
+    public Matrix attentionProbs(Batch batch, Matrix qkv, int heads) {
         // Trace only: the full [b][h][i][j] probabilities, computed plainly.
-        Mat qm = (Mat) q, km = (Mat) k;
-        int s = batch.seqLen(), hidden = qm.cols, d = hidden / heads;
+        float[] x = ((Mat) qkv).data;
+        int s = batch.seqLen(), ld = qkv.cols(), hidden = ld / 3, d = hidden / heads;
         float scale = (float) (1.0 / Math.sqrt(d));
         Mat out = take(batch.size() * heads * s, s);
         float[] probs = out.data;
@@ -279,12 +336,12 @@ public final class CpuBackend implements Backend {
             for (int h = 0; h < heads; h++) {
                 for (int i = 0; i < s; i++) {
                     int row = ((b * heads + h) * s + i) * s;
-                    int qo = (b * s + i) * hidden + h * d;
+                    int qo = (b * s + i) * ld + h * d;
                     float max = Float.NEGATIVE_INFINITY;
                     for (int j = 0; j < s; j++) {
-                        int ko = (b * s + j) * hidden + h * d;
+                        int ko = (b * s + j) * ld + hidden + h * d;
                         float dot = 0;
-                        for (int c = 0; c < d; c++) dot += (qm.data[qo + c] * scale) * km.data[ko + c];
+                        for (int c = 0; c < d; c++) dot += (x[qo + c] * scale) * x[ko + c];
                         float score = dot + (batch.masked(b, j) ? -10000f : 0f);
                         probs[row + j] = score;
                         max = Math.max(max, score);
@@ -308,6 +365,19 @@ public final class CpuBackend implements Backend {
         Mat a = (Mat) x, r = (Mat) residual;
         Mat y = take(a.rows, a.cols);
         rowsJob.set(a, r, y, (Values) gamma, (Values) beta, (float) eps);
+        pool.run(rowsJob.tasks(), rowsJob);
+        rowsJob.clear();
+        return y;
+    }
+
+    /** The linear layer into a workspace array, then add &amp; LayerNorm in place on it: no second matrix. */
+    @Override
+    public Matrix linearAddLayerNorm(Matrix x, Param linear, Matrix residual, Param gamma, Param beta, double eps) {
+        Mat y = (Mat) linear(x, linear, Epilogue.NONE), r = (Mat) residual;
+        if (r.rows != y.rows || r.cols != y.cols) {
+            throw new IllegalArgumentException("residual [" + r.rows + ", " + r.cols + "] does not match [" + y.rows + ", " + y.cols + "]");
+        }
+        rowsJob.set(y, r, y, (Values) gamma, (Values) beta, (float) eps);
         pool.run(rowsJob.tasks(), rowsJob);
         rowsJob.clear();
         return y;
@@ -368,7 +438,7 @@ public final class CpuBackend implements Backend {
 
     /** Fused attention, one task per (sequence, head, block of queries). */
     private final class AttentionJob implements WorkerPool.Body {
-        float[] q, k, v, ctx;
+        float[] qkv, ctx;
         Batch batch;
         int hidden, heads, d, qBlocks;
         float scale;
@@ -378,7 +448,7 @@ public final class CpuBackend implements Backend {
             int qb = task % qBlocks, bh = task / qBlocks, h = bh % heads, b = bh / heads;
             int s = batch.seqLen();
             float[] sc = scratch(worker, kernels.attentionScratch(d, s));
-            kernels.attention(q, k, v, ctx, hidden, d, s, b * s, h * d, keys[b], maskAdd, qb * kernels.queryBlock(), scale, sc);
+            kernels.attention(qkv, ctx, hidden, d, s, b * s, h * d, keys[b], maskAdd, qb * kernels.queryBlock(), scale, sc);
         }
     }
 

@@ -43,17 +43,18 @@ interface Kernels {
 
     /**
      * One block of fused attention: for one sequence (its rows start at {@code rowBase}), one head (columns
-     * [col0, col0 + d)) and queries i0 ≤ i &lt; min(i0 + {@link #queryBlock()}, seqLen):
+     * [col0, col0 + d) of q, k, v and ctx) and queries i0 ≤ i &lt; min(i0 + {@link #queryBlock()}, seqLen):
      * <pre>
      *   ctx[i] = Σ_j p_ij v_j,   p_ij = exp(s_ij − max_j s_ij) / Σ_j exp(s_ij − max_j s_ij),
      *   s_ij = (scale · q_i) · k_j + mask[rowBase + j]                   j = 0 .. keys−1
      * </pre>
-     * q, k, v, ctx are [tokens, hidden]; mask holds 0 or −10000 per token. Keys past {@code keys} are padding
-     * whose weight exp(−10000 + …) is exactly 0 in float and are not visited.
+     * qkv is [tokens, 3·hidden]: q in columns [0, hidden), k in [hidden, 2·hidden), v in [2·hidden, 3·hidden)
+     * (the packed query/key/value product); ctx is [tokens, hidden]; mask holds 0 or −10000 per token. Keys past
+     * {@code keys} are padding whose weight exp(−10000 + …) is exactly 0 in float and are not visited.
      *
      * @param scratch at least {@link #attentionScratch(int, int)} floats, private to the calling thread
      */
-    void attention(float[] q, float[] k, float[] v, float[] ctx, int hidden, int d, int seqLen, int rowBase, int col0,
+    void attention(float[] qkv, float[] ctx, int hidden, int d, int seqLen, int rowBase, int col0,
                    int keys, float[] mask, int i0, float scale, float[] scratch);
 
     /** Floats of scratch one attention block needs for head size d and up to {@code keys} keys. */

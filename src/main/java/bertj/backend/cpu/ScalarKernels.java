@@ -67,16 +67,16 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void attention(float[] q, float[] k, float[] v, float[] ctx, int hidden, int d, int seqLen, int rowBase, int col0,
+    public void attention(float[] qkv, float[] ctx, int hidden, int d, int seqLen, int rowBase, int col0,
                           int keys, float[] mask, int i0, float scale, float[] s) {
-        int end = Math.min(i0 + QB, seqLen);
+        int end = Math.min(i0 + QB, seqLen), ld = 3 * hidden;
         for (int i = i0; i < end; i++) {
-            int qo = (rowBase + i) * hidden + col0;
+            int qo = (rowBase + i) * ld + col0;
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < keys; j++) {
-                int ko = (rowBase + j) * hidden + col0;
+                int ko = (rowBase + j) * ld + hidden + col0;
                 float dot = 0;
-                for (int c = 0; c < d; c++) dot += (q[qo + c] * scale) * k[ko + c];
+                for (int c = 0; c < d; c++) dot += (qkv[qo + c] * scale) * qkv[ko + c];
                 s[j] = dot + mask[rowBase + j];
                 max = Math.max(max, s[j]);
             }
@@ -86,10 +86,11 @@ final class ScalarKernels implements Kernels {
                 total += s[j];
             }
             float inv = 1f / total;
+            int co = (rowBase + i) * hidden + col0;
             for (int c = 0; c < d; c++) {
                 float acc = 0;
-                for (int j = 0; j < keys; j++) acc += s[j] * v[(rowBase + j) * hidden + col0 + c];
-                ctx[qo + c] = acc * inv;
+                for (int j = 0; j < keys; j++) acc += s[j] * qkv[(rowBase + j) * ld + 2 * hidden + col0 + c];
+                ctx[co + c] = acc * inv;
             }
         }
     }

@@ -159,18 +159,18 @@ final class VectorKernels implements Kernels {
     // ---------------------------------------------------------------- attention
 
     @Override
-    public void attention(float[] q, float[] k, float[] v, float[] ctx, int hidden, int d, int seqLen, int rowBase, int col0,
+    public void attention(float[] qkv, float[] ctx, int hidden, int d, int seqLen, int rowBase, int col0,
                           int keys, float[] mask, int i0, float scale, float[] s) {
-        final int qb = 2 * VL;
+        final int qb = 2 * VL, ld = 3 * hidden; // q, k, v side by side in rows of qkv
         // scratch: qᵀ [d][qb] | scores [keys][qb] | column max [qb] | 1 / column sums [qb] | output tile [8][qb]
         final int st = qb * d, max = st + qb * keys, inv = max + qb, out = inv + qb;
         final int valid = Math.min(qb, seqLen - i0);
         // qᵀ, scaled first as PyTorch does (q / √d, then q · kᵀ); lanes past the sequence's end are zero.
         for (int i = 0; i < qb; i++) {
-            int src = (rowBase + i0 + i) * hidden + col0;
-            for (int c = 0; c < d; c++) s[c * qb + i] = i < valid ? q[src + c] * scale : 0f;
+            int src = (rowBase + i0 + i) * ld + col0;
+            for (int c = 0; c < d; c++) s[c * qb + i] = i < valid ? qkv[src + c] * scale : 0f;
         }
-        scores(k, hidden, d, rowBase, col0, keys, mask, s, st, max);
+        scores(qkv, ld, d, rowBase, hidden + col0, keys, mask, s, st, max);
         // e = exp(s − max) in place, the column sums, and their inverses
         exp(s, st, keys, s, max, s, inv);
         FloatVector one = FloatVector.broadcast(F, 1f);
@@ -179,18 +179,18 @@ final class VectorKernels implements Kernels {
         // ctxᵀ = vᵀ e / Σ e, eight head columns at a time, written back into ctx's rows
         int c0 = 0;
         for (; c0 + 8 <= d; c0 += 8) {
-            weightedSum8(v, hidden, rowBase * hidden + col0 + c0, keys, s, st, inv, out);
+            weightedSum8(qkv, ld, rowBase * ld + 2 * hidden + col0 + c0, keys, s, st, inv, out);
             scatter(s, out, 8, ctx, hidden, rowBase + i0, col0 + c0, valid, qb);
         }
         for (; c0 < d; c0++) {
-            weightedSum1(v, hidden, rowBase * hidden + col0 + c0, keys, s, st, inv, out);
+            weightedSum1(qkv, ld, rowBase * ld + 2 * hidden + col0 + c0, keys, s, st, inv, out);
             scatter(s, out, 1, ctx, hidden, rowBase + i0, col0 + c0, valid, qb);
         }
     }
 
     /**
      * s[st + j·qb + i] = Σ_c k[j][c] · qᵀ[c][i] + mask[j] for all keys j and the block's 2·VL queries i, eight
-     * keys × two vectors in registers; the column maxima go to s[max ..].
+     * keys × two vectors in registers; the column maxima go to s[max ..]. k's rows are {@code hidden} floats apart.
      */
     private static void scores(float[] k, int hidden, int d, int rowBase, int col0, int keys, float[] mask, float[] s, int st, int max) {
         final int qb = 2 * VL;

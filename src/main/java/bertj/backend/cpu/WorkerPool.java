@@ -19,6 +19,10 @@ import java.util.concurrent.locks.LockSupport;
  * claim: the caller cannot start another loop (and replace the body) before every claimed task has finished.
  * So a worker that wakes late, holding values read during an earlier loop, can neither claim a task of a
  * finished loop nor run a task of the current loop with an earlier loop's body or task count.
+ *
+ * <p>One loop at a time: the counters are shared, so a second caller of {@link #run} while a loop is running
+ * (another thread, or a task calling run) is refused with an {@link IllegalStateException} rather than left to
+ * wait for a count that can never be reached.
  */
 final class WorkerPool implements AutoCloseable {
 
@@ -39,6 +43,7 @@ final class WorkerPool implements AutoCloseable {
     private volatile Thread waiter;
     private volatile Throwable failure;
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicReference<Thread> running = new java.util.concurrent.atomic.AtomicReference<>();
 
     WorkerPool(int threads) {
         if (threads < 1) throw new IllegalArgumentException("a worker pool needs at least one thread");
@@ -65,6 +70,21 @@ final class WorkerPool implements AutoCloseable {
             return;
         }
         if (closed) throw new IllegalStateException("the cpu backend has been closed");
+        Thread me = Thread.currentThread();
+        if (!running.compareAndSet(null, me)) {
+            Thread other = running.get();
+            throw new IllegalStateException("the cpu backend's worker pool is already running a loop"
+                    + (other == me ? " for this thread (run called from inside a task)" : " for thread '" + (other == null ? "?" : other.getName()) + "'")
+                    + ": one parallel loop at a time");
+        }
+        try {
+            runLoop(n, b);
+        } finally {
+            running.set(null);
+        }
+    }
+
+    private void runLoop(int n, Body b) {
         body = b;
         failure = null;
         done.set(0);

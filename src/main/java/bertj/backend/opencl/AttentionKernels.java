@@ -54,21 +54,24 @@ final class AttentionKernels {
         return compiled(headDim).keyTile();
     }
 
-    /** ctx = softmax(q kᵀ / √d − 10000·(1 − mask)) v per (sequence, head); q, k, v, ctx [batch·seqLen, heads·d]. */
-    void attention(int batch, int seqLen, int heads, int headDim, cl_mem q, cl_mem k, cl_mem v, cl_mem mask, cl_mem ctx) {
+    /**
+     * ctx = softmax(q kᵀ / √d − 10000·(1 − mask)) v per (sequence, head); qkv [batch·seqLen, 3·heads·d] (q | k | v
+     * side by side), ctx [batch·seqLen, heads·d].
+     */
+    void attention(int batch, int seqLen, int heads, int headDim, cl_mem qkv, cl_mem mask, cl_mem ctx) {
         Compiled c = compiled(headDim);
         int qb = Math.min(Math.min(maxGroup, c.groupLimit()), Sizes.powerOfTwoAtLeast(seqLen));
         long rows = (long) LinearKernel.ceilDiv(seqLen, qb) * qb;
         dev.run("attention d=" + headDim + " [KT " + c.keyTile() + ", QB " + qb + "]", c.kernel(), new long[] {rows, heads, batch}, new long[] {qb, 1, 1},
-                seqLen, heads * headDim, (float) (1.0 / Math.sqrt(headDim)), q, k, v, mask, ctx);
+                seqLen, heads * headDim, (float) (1.0 / Math.sqrt(headDim)), qkv, mask, ctx);
     }
 
-    /** probs [batch, heads, seqLen, seqLen] = softmax(q kᵀ / √d − 10000·(1 − mask)). */
-    void probs(int batch, int seqLen, int heads, int headDim, cl_mem q, cl_mem k, cl_mem mask, cl_mem probsOut) {
+    /** probs [batch, heads, seqLen, seqLen] = softmax(q kᵀ / √d − 10000·(1 − mask)), from the packed qkv. */
+    void probs(int batch, int seqLen, int heads, int headDim, cl_mem qkv, cl_mem mask, cl_mem probsOut) {
         if (probs == null) {
             probs = dev.kernel(dev.build("", "common.clh", "attention_probs.cl"), "attention_probs");
         }
         dev.run("attention_probs", probs, new long[] {seqLen, heads, batch}, null,
-                seqLen, heads * headDim, headDim, (float) (1.0 / Math.sqrt(headDim)), q, k, mask, probsOut);
+                seqLen, heads * headDim, headDim, (float) (1.0 / Math.sqrt(headDim)), qkv, mask, probsOut);
     }
 }

@@ -7,11 +7,12 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * Device buffers for activations, reused from one forward pass to the next. Within a pass every acquired
- * buffer stays taken (the encoder may still read any matrix of the pass); {@link #endPass} hands them all back.
- * A pass takes the smallest free buffer large enough, so a pass with the same shapes as the last one reuses
- * exactly its buffers and allocates nothing. Free buffers that a whole pass did not use are released then,
- * so the pool holds no more than the largest recent pass needed.
+ * Device buffers for activations, reused by liveness within a pass and from one pass to the next. An acquired
+ * buffer stays taken until the encoder {@link #release}s it (it will not read that matrix again) or the pass
+ * ends ({@link #endPass} hands every buffer back). A request takes the smallest free buffer large enough (and
+ * at most about twice the size), so a pass with the same shapes as the last one reuses exactly its buffers and
+ * allocates nothing. Free buffers that a whole pass did not use are released then, so the pool holds no more
+ * than the most recent pass needed: the few activations alive at once, whatever the depth of the model.
  */
 final class BufferPool implements AutoCloseable {
     private record Buf(cl_mem mem, long bytes) {
@@ -20,6 +21,7 @@ final class BufferPool implements AutoCloseable {
     private final ClDevice dev;
     private final List<Buf> free = new ArrayList<>();
     private final List<Buf> taken = new ArrayList<>();
+    private final List<Buf> freedInPass = new ArrayList<>(); // taken in this pass, then released: still the pass's
     private long allocations; // buffers created so far (tests check reuse)
 
     BufferPool(ClDevice dev) {
@@ -36,18 +38,46 @@ final class BufferPool implements AutoCloseable {
             allocations++;
         } else {
             free.remove(best);
+            freedInPass.remove(best); // taken again: it is counted once, in taken
         }
         taken.add(best);
         return best.mem();
     }
 
-    /** Every buffer taken in this pass becomes free; free buffers this pass did not take are released. */
+    /** A buffer taken in this pass that will not be read again: free for later requests of the pass. */
+    void release(cl_mem mem) {
+        for (int i = 0; i < taken.size(); i++) {
+            if (taken.get(i).mem() == mem) {
+                Buf b = taken.remove(i);
+                freedInPass.add(b);
+                free.add(b);
+                return;
+            }
+        }
+    }
+
+    /**
+     * Every buffer taken in this pass becomes free; free buffers this pass did not take are released, as are
+     * buffers of earlier passes it did not reuse.
+     */
     void endPass() {
-        for (Buf b : free) dev.free(b.mem(), b.bytes());
+        for (Buf b : free) {
+            if (!freedInPass.contains(b)) dev.free(b.mem(), b.bytes());
+        }
         free.clear();
+        free.addAll(freedInPass);
         free.addAll(taken);
         free.sort(Comparator.comparingLong(Buf::bytes));
         taken.clear();
+        freedInPass.clear();
+    }
+
+    /** Bytes of device memory the pool holds now, free and taken. */
+    long bytesHeld() {
+        long n = 0;
+        for (Buf b : free) n += b.bytes();
+        for (Buf b : taken) n += b.bytes();
+        return n;
     }
 
     long allocations() {

@@ -21,7 +21,11 @@ import java.util.List;
  * encoder is built. Activations are half buffers that stay on the device between kernels; arithmetic inside
  * the kernels is float. A pass enqueues its input upload and kernels without waiting; the host waits only
  * when it reads a result ({@link #read}: a blocking read, the one synchronisation of a plain forward pass).
- * Activation buffers come from a {@link BufferPool} and are reused by the next pass.
+ * Activation buffers come from a {@link BufferPool}: a buffer the encoder has {@link #release}d serves a later op of
+ * the same pass, and every buffer is reused by the next pass, so a pass holds the few activations alive at once.
+ *
+ * <p>Not for concurrent callers (see {@link Backend}): a pass begun while another thread's is running is an
+ * {@link IllegalStateException}.
  *
  * <p>The QA head (a linear layer with at most {@link QaHeadKernel#MAX_OUT} outputs) runs qa_head.cl and gives
  * float logits; every other linear layer runs linear.cl.
@@ -52,6 +56,7 @@ public final class OpenClBackend implements Backend {
     private cl_mem ids, types, mask;
     private ByteBuffer[] staging;
     private cl_event upload;
+    private volatile Thread owner; // the thread whose pass is running, null between passes
 
     /** Opens OpenCL device {@code deviceIndex} (numbered as by {@code bertj devices}). */
     public OpenClBackend(int deviceIndex) {
@@ -114,6 +119,24 @@ public final class OpenClBackend implements Backend {
      */
     @Override
     public void begin(Batch batch) {
+        synchronized (this) {
+            Thread t = owner;
+            if (t != null) {
+                throw new IllegalStateException("the opencl backend is already running a pass for thread '" + t.getName()
+                        + "': a backend serves one caller at a time (share a BertEncoder instead, which takes turns)");
+            }
+            owner = Thread.currentThread();
+        }
+        try {
+            upload(batch);
+        } catch (RuntimeException | Error e) {
+            pool.endPass();
+            owner = null;
+            throw e;
+        }
+    }
+
+    private void upload(Batch batch) {
         current = batch;
         if (upload != null) {
             dev.await(upload);
@@ -142,8 +165,27 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public void end() {
+        checkOwner();
         pool.endPass();
         current = null;
+        owner = null;
+    }
+
+    /**
+     * The matrix's buffer may serve a later op of this pass. Safe although kernels run asynchronously: the
+     * queue is in order, so a kernel that writes the reused buffer starts only after every kernel enqueued
+     * before it — the readers of the released matrix among them — has finished.
+     */
+    @Override
+    public void release(Matrix m) {
+        if (owner == Thread.currentThread()) pool.release(((Mat) m).mem());
+    }
+
+    private void checkOwner() {
+        if (owner != Thread.currentThread()) {
+            throw new IllegalStateException(owner == null ? "no pass is running on the opencl backend (begin() first)"
+                    : "the opencl backend's pass belongs to thread '" + owner.getName() + "': a backend serves one caller at a time");
+        }
     }
 
     private void checkBatch(Batch batch) {
@@ -180,22 +222,22 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public Matrix attention(Batch batch, Matrix q, Matrix k, Matrix v, int heads) {
+    public Matrix attention(Batch batch, Matrix qkv, int heads) {
         checkBatch(batch);
-        Mat qm = half(q);
-        Mat out = output(qm.rows(), qm.cols(), "the attention context");
-        attention.attention(batch.size(), batch.seqLen(), heads, qm.cols() / heads, qm.mem(), half(k).mem(), half(v).mem(),
-                mask, out.mem());
+        Mat packed = half(qkv);
+        int hidden = packed.cols() / 3;
+        Mat out = output(packed.rows(), hidden, "the attention context");
+        attention.attention(batch.size(), batch.seqLen(), heads, hidden / heads, packed.mem(), mask, out.mem());
         return out;
     }
 
     @Override
-    public Matrix attentionProbs(Batch batch, Matrix q, Matrix k, int heads) {
+    public Matrix attentionProbs(Batch batch, Matrix qkv, int heads) {
         checkBatch(batch);
-        Mat qm = half(q);
-        int s = batch.seqLen();
+        Mat packed = half(qkv);
+        int s = batch.seqLen(), hidden = packed.cols() / 3;
         Mat out = output(batch.size() * heads * s, s, "the attention probabilities");
-        attention.probs(batch.size(), s, heads, qm.cols() / heads, qm.mem(), half(k).mem(), mask, out.mem());
+        attention.probs(batch.size(), s, heads, hidden / heads, packed.mem(), mask, out.mem());
         return out;
     }
 

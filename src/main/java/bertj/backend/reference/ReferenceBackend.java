@@ -104,10 +104,17 @@ public final class ReferenceBackend implements Backend {
         return new Mat(y);
     }
 
+    /** Columns [part·H, (part+1)·H) of the packed [tokens, 3H] q | k | v: part 0 = q, 1 = k, 2 = v. */
+    private static DMatrixRMaj part(Matrix qkv, int part) {
+        DMatrixRMaj m = ((Mat) qkv).m();
+        int hidden = m.numCols / 3;
+        return CommonOps_DDRM.extract(m, 0, m.numRows, part * hidden, (part + 1) * hidden);
+    }
+
     @Override
-    public Matrix attention(Batch batch, Matrix q, Matrix k, Matrix v, int heads) {
-        DMatrixRMaj probs = ((Mat) attentionProbs(batch, q, k, heads)).m();
-        DMatrixRMaj vm = ((Mat) v).m();
+    public Matrix attention(Batch batch, Matrix qkv, int heads) {
+        DMatrixRMaj probs = ((Mat) attentionProbs(batch, qkv, heads)).m();
+        DMatrixRMaj vm = part(qkv, 2);
         int s = batch.seqLen(), hidden = vm.numCols, d = hidden / heads;
         DMatrixRMaj context = new DMatrixRMaj(batch.tokens(), hidden);
         for (int b = 0; b < batch.size(); b++) {
@@ -128,8 +135,8 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
-    public Matrix attentionProbs(Batch batch, Matrix q, Matrix k, int heads) {
-        DMatrixRMaj qm = ((Mat) q).m(), km = ((Mat) k).m();
+    public Matrix attentionProbs(Batch batch, Matrix qkv, int heads) {
+        DMatrixRMaj qm = part(qkv, 0), km = part(qkv, 1);
         int s = batch.seqLen(), d = qm.numCols / heads;
         double scale = 1.0 / Math.sqrt(d);
         DMatrixRMaj probs = new DMatrixRMaj(batch.size() * heads * s, s);

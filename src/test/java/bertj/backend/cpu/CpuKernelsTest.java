@@ -150,8 +150,8 @@ class CpuKernelsTest {
                     }
                     Batch batch = new Batch(bsz, s, new int[tokens], new int[tokens], mask);
                     float[] q = normal(rnd, tokens * hidden, 1.5), k = normal(rnd, tokens * hidden, 1.5), v = normal(rnd, tokens * hidden, 1.0);
-                    CpuBackend.Mat ctx = poisoned(be, batch, () -> be.attention(batch, CpuBackend.wrap(tokens, hidden, q),
-                            CpuBackend.wrap(tokens, hidden, k), CpuBackend.wrap(tokens, hidden, v), heads));
+                    float[] qkv = bertj.testing.Qkv.pack(q, k, v, tokens, hidden);
+                    CpuBackend.Mat ctx = poisoned(be, batch, () -> be.attention(batch, CpuBackend.wrap(tokens, 3 * hidden, qkv), heads));
                     double worst = 0, worstMasked = 0;
                     for (int b = 0; b < bsz; b++) {
                         boolean allMasked = true;
