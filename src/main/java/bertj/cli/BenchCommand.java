@@ -66,6 +66,7 @@ public final class BenchCommand implements Callable<Integer> {
         OpTimer timer = profile ? new OpTimer(be) : null;
         double[] ms = new double[runs];
         Map<String, long[]> ops;
+        double workspaceMb = -1;
         try (BertEncoder encoder = new BertEncoder(loaded.weights(), timer != null ? timer : be)) {
             for (int i = 0; i < warmup; i++) encoder.forward(input);
             if (timer != null) timer.reset();
@@ -75,6 +76,7 @@ public final class BenchCommand implements Callable<Integer> {
                 ms[i] = (System.nanoTime() - t0) / 1e6;
             }
             ops = timer != null ? timer.totals() : null;
+            if (be instanceof CpuBackend c) workspaceMb = c.workspaceBytes() / 1048576.0;
         }
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
@@ -84,6 +86,7 @@ public final class BenchCommand implements Callable<Integer> {
         double gflop = flops(config, loaded.weights().hasQaHead(), batch, seq) / 1e9;
         double seqPerS = batch / (median / 1e3);
 
+        Memory mem = Memory.now();
         PrintWriter out = cl.getOut();
         if (json) {
             ObjectNode root = Json.object();
@@ -102,6 +105,9 @@ public final class BenchCommand implements Callable<Integer> {
             root.put("gflop_per_batch", gflop);
             root.put("gflop_per_s", gflop / (median / 1e3));
             root.put("model", loaded.source().toString());
+            root.put("peak_heap_mb", mem.peakHeapMb());
+            if (workspaceMb >= 0) root.put("workspace_mb", workspaceMb);
+            if (mem.peakRssMb() >= 0) root.put("peak_rss_mb", mem.peakRssMb());
             if (ops != null) {
                 ObjectNode o = root.putObject("ms_per_batch_by_op");
                 ops.forEach((name, v) -> o.put(name, v[0] / 1e6 / runs));
@@ -112,6 +118,8 @@ public final class BenchCommand implements Callable<Integer> {
                     be instanceof CpuBackend c ? ", " + c.kernels() : "", threads, batch, seq, warmup, runs);
             out.printf("  %.1f seq/s   median %.2f ms per batch (min %.2f, max %.2f)   %.1f GFLOP/s%n", seqPerS, median,
                     sorted[0], sorted[runs - 1], gflop / (median / 1e3));
+            out.printf("  peak heap %.0f MB%s%s%n", mem.peakHeapMb(), mem.peakRssMb() >= 0 ? String.format(", peak RSS %.0f MB", mem.peakRssMb()) : "",
+                    workspaceMb >= 0 ? String.format(", activation workspace %.0f MB", workspaceMb) : "");
             if (ops != null) {
                 double total = ops.values().stream().mapToLong(v -> v[0]).sum() / 1e6 / runs;
                 out.printf("  %-28s %10s %7s %8s%n", "op", "ms/batch", "share", "calls");

@@ -88,4 +88,30 @@ class BenchCommandTest {
         assertTrue(j.get("kernels").asText().startsWith("scalar"), j.toString());
         assertTrue(!err.contains("incubator"), "no incubator module was loaded: " + err);
     }
+
+    /**
+     * Activation memory follows liveness, not the number of ops: 256 sequences of 512 tokens on the 4L-288D
+     * shape run in a JVM capped at 2 GB (the workspace then holds 2304 floats, 9 KB, per token: 1.2 GB). Before
+     * matrices were released within a pass, this ran out of memory even at 6 GB, and 64 × 512 needed 2 GB.
+     */
+    @Test
+    void fullLengthBatchOf256x512RunsWithin2GbOfHeap() throws Exception {
+        bertj.model.BertConfig c = new bertj.model.BertConfig(1000, 288, 4, 12, 1152, 512, 2, 1e-12, bertj.model.GeluForm.TANH);
+        Path model = dir.resolve("4l288d.safetensors");
+        SafeTensors.write(model, RandomBert.tensors(c, 3), Map.of());
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        ProcessBuilder pb = new ProcessBuilder(java.toString(), "-Xmx2g", "--enable-native-access=ALL-UNNAMED",
+                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), "bertj.cli.Main",
+                "bench", "--model", model.toString(), "--heads", "12", "--backend", "cpu", "--batch", "256", "--seq", "512",
+                "--warmup", "0", "--runs", "1", "--json");
+        pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(10, TimeUnit.MINUTES), "bench did not finish");
+        assertEquals(0, p.exitValue(), "256 x 512 within -Xmx2g: " + out);
+        JsonNode j = new ObjectMapper().readTree(out);
+        System.out.printf("[memory] bench 256 x 512, cpu, -Xmx2g: peak heap %.0f MB, peak RSS %.0f MB, workspace %.0f MB%n",
+                j.get("peak_heap_mb").asDouble(), j.path("peak_rss_mb").asDouble(), j.path("workspace_mb").asDouble());
+        assertEquals(256, j.get("batch").asInt());
+    }
 }

@@ -19,9 +19,10 @@ import java.util.List;
  *       block) for attention, row blocks otherwise) run by a {@link WorkerPool} of {@code threads} threads.</li>
  *   <li>Activations come from a workspace of float arrays reused by liveness: a matrix the encoder has
  *       {@link #release}d gives its array to the next matrix of the pass that fits, so a pass holds only the
- *       few matrices alive at once (about 6 KB per token for 4L-288D whatever the depth, see
- *       docs/performance.md). At {@link #end} every array of the pass is free again for the next one, and free
- *       arrays that the pass did not use are dropped, so the workspace follows the most recent batch size.
+ *       few matrices alive at once (2304 floats, 9 KB, per token for 4L-288D whatever the depth, see
+ *       {@link #take} and docs/performance.md). At {@link #end} every array of the pass is free again for the next
+ *       one; free arrays that the pass did not use, or far larger than it needed, are dropped, so the workspace
+ *       follows the most recent batch size.
  *       After the first batch of a given shape a forward pass allocates nothing but what {@link #read}
  *       returns.</li>
  *   <li>Sequence length is the batch's: nothing is padded. Attention skips each sequence's trailing padded
@@ -73,6 +74,7 @@ public final class CpuBackend implements Backend {
     private final List<float[]> free = new ArrayList<>();
     private final java.util.Set<float[]> inUse = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private volatile Thread owner; // the thread whose pass is running, null between passes
+    private long largestRequest; // floats of the largest matrix taken in this pass
     private float[] maskAdd = new float[0];
     private int[] keys = new int[0];
 
@@ -180,12 +182,15 @@ public final class CpuBackend implements Backend {
     @Override
     public void end() {
         checkOwner();
-        // The pass's arrays are all free again; free arrays it did not touch are dropped (the workspace shrinks
-        // to what the latest batch size needs).
+        // The pass's arrays are all free again; free arrays it did not touch, and arrays more than twice the
+        // size of its largest matrix, are dropped: the workspace shrinks to what the latest batch size needs.
         free.clear();
-        free.addAll(inUse);
+        for (float[] a : inUse) {
+            if (a.length <= 2L * largestRequest) free.add(a); // far larger than this batch needs: let it go
+        }
         inUse.clear();
         free.sort(java.util.Comparator.comparingInt(a -> a.length));
+        largestRequest = 0;
         owner = null;
     }
 
@@ -197,13 +202,17 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * A matrix for this pass: the smallest free workspace array that fits, else a new one; outside a pass, a new
-     * array that the workspace never sees.
+     * A matrix for this pass: the smallest free workspace array that fits; when none fits, a new array that
+     * replaces the largest free one (too small now, it would only add to the workspace). So the workspace holds
+     * about as many arrays as matrices are alive at once, each as large as the largest it has served: for a BERT
+     * layer three arrays (hidden, 3·hidden and intermediate wide) — 2304 floats per token for 4L-288D against
+     * 1728 alive at the peak. Outside a pass, a new array that the workspace never sees.
      */
     Mat take(int rows, int cols) {
         int n = rows * cols;
         if (owner == null) return new Mat(rows, cols, new float[n]);
         checkOwner();
+        largestRequest = Math.max(largestRequest, n);
         float[] data = null;
         for (int i = 0; i < free.size(); i++) {
             if (free.get(i).length >= n) {
@@ -211,7 +220,10 @@ public final class CpuBackend implements Backend {
                 break;
             }
         }
-        if (data == null) data = new float[n];
+        if (data == null) {
+            if (!free.isEmpty()) inUse.remove(free.remove(free.size() - 1)); // sorted: the last is the largest
+            data = new float[n];
+        }
         inUse.add(data); // a set: an array released and taken again within the pass counts once
         Mat m = new Mat(rows, cols, data);
         m.pooled = true;
@@ -229,12 +241,22 @@ public final class CpuBackend implements Backend {
         free.add(i, data);
     }
 
+    /** Bytes of activation memory held now (between passes: what the next pass starts with). */
+    public long workspaceBytes() {
+        return 4 * workspaceFloats();
+    }
+
     /** Workspace floats held now: free arrays plus those of the pass in progress. */
     long workspaceFloats() {
         long n = 0;
         for (float[] a : free) n += a.length;
         for (float[] a : inUse) n += a.length;
         return n;
+    }
+
+    /** Lengths of the free workspace arrays (tests). */
+    List<Integer> workspaceSizes() {
+        return free.stream().map(a -> a.length).toList();
     }
 
     /** Fills every free workspace array with NaN, so that a test sees any output element an op fails to write. */

@@ -32,6 +32,8 @@ import static org.jocl.CL.*;
  * reads) and {@link #await}.
  */
 final class ClDevice implements AutoCloseable {
+    private boolean closed;
+
     final DeviceInfo info;
     final cl_device_id device;
     private final cl_context context;
@@ -323,6 +325,8 @@ final class ClDevice implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) return; // releasing a queue or context twice crashes the native library
+        closed = true;
         if (PROFILE) {
             try {
                 clFinish(queue);

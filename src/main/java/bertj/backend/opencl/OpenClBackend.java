@@ -57,6 +57,7 @@ public final class OpenClBackend implements Backend {
     private ByteBuffer[] staging;
     private cl_event upload;
     private volatile Thread owner; // the thread whose pass is running, null between passes
+    private boolean closed;
 
     /** Opens OpenCL device {@code deviceIndex} (numbered as by {@code bertj devices}). */
     public OpenClBackend(int deviceIndex) {
@@ -268,13 +269,21 @@ public final class OpenClBackend implements Backend {
         return Half.toDoubles(dev.readHalves(mat.mem(), n, "an activation"));
     }
 
+    /** Bytes of device memory held for activations now (between passes: what the next pass starts with). */
+    long bufferBytes() {
+        return pool.bytesHeld();
+    }
+
     /** Device buffers created for activations so far (they are reused across passes). */
     long bufferAllocations() {
         return pool.allocations();
     }
 
+    /** Frees every buffer and the device; idempotent (a second close does nothing). */
     @Override
     public void close() {
+        if (closed) return;
+        closed = true;
         if (upload != null) {
             dev.await(upload);
             upload = null;
