@@ -18,6 +18,10 @@ import java.util.Locale;
  * </pre>
  * all-MiniLM-L6-v2 is trained for mean pooling followed by normalisation; its cosine similarities are then dot
  * products.
+ *
+ * <p>Safe for concurrent callers: tokenization and pooling run in the caller's thread, forward passes take turns on
+ * the encoder (see {@link BertEncoder}), so results are the same as from sequential calls. Closing the encoder
+ * while calls are in flight lets the running pass finish; later calls fail with IllegalStateException.
  */
 public final class SentenceEmbedder {
 
