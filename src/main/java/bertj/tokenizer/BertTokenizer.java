@@ -14,6 +14,10 @@ import java.util.List;
  *   <li>uncased: lower-case and strip accents; cased: neither (the rule that decides: {@link #of}).</li>
  * </ul>
  * {@link #sequence} gives a model's input for one text, {@code [CLS] tokens [SEP]}. Immutable and thread-safe.
+ * <pre>
+ *   BertTokenizer tok = BertTokenizer.load(Path.of("vocab.txt"), null);   // or tokenizer.json; null: casing from the file
+ *   BertTokenizer.Encoding e = tok.encode("Hello, world!");               // [hello, ",", world, !] and their ids
+ * </pre>
  */
 public final class BertTokenizer {
     /** Tokens and their ids. */
