@@ -24,12 +24,13 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "qa", description = {
-        "Answer a question from a passage with run_squad.py's windows and decoding; --decoding nvidia gives exactly the answer",
-        "NVIDIA's run_squad.py gives with the same checkpoint (masked, the default, differs only when padding outranks the passage).",
+        "Answer a question from a passage with run_squad.py's windows and decoding.",
+        "--decoding nvidia gives exactly the answer NVIDIA's run_squad.py gives with the same checkpoint; masked (the default)",
+        "differs from it only where padding outranks the passage among the n-best positions.",
         "JSON: {\"answer\", \"score\" (start + end logit), \"probability\" (softmax over the n-best), \"start\", \"end\"};",
         "start/end are character (code point) offsets into the context, end exclusive; a list when --top-k > 1.",
-        "When no window holds a valid span the answer is null (an empty list with --top-k > 1); with --decoding nvidia it is",
-        "NVIDIA's placeholder \"empty\" (score 0, probability 1, start/end null)."})
+        "When no window holds a valid span the answer is null (an empty list with --top-k > 1);",
+        "with --decoding nvidia it is NVIDIA's placeholder \"empty\" (score 0, probability 1, start/end null)."})
 public final class QaCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;

@@ -67,7 +67,7 @@ public final class SquadCommand implements Callable<Integer> {
     boolean force;
 
     @Option(names = "--json", description = "Print one JSON object: exact_match and f1 (null without answers), decoding, lowercasing, "
-            + "questions, windows, padding_among_best (questions whose n-best positions held padding), empty (NVIDIA's placeholder "
+            + "questions, windows, tokens (real tokens of the windows), padding_among_best (questions whose n-best positions held padding), empty (NVIDIA's placeholder "
             + "answers), no_prediction, seconds.")
     boolean json;
 
@@ -107,6 +107,7 @@ public final class SquadCommand implements Callable<Integer> {
         List<Prediction> answers;
         List<SquadData.Question> questions = new ArrayList<>();
         int windows;
+        long tokens = 0;
         long t0 = System.nanoTime();
         try (QuestionAnswerer answerer = QuestionAnswerer.of(loaded, tok, backend.create(), settings, batch)) {
             List<QuestionAnswerer.Example> examples = new ArrayList<>();
@@ -119,6 +120,7 @@ public final class SquadCommand implements Callable<Integer> {
             }
             List<List<Feature>> features = answerer.features(examples);
             windows = features.stream().mapToInt(List::size).sum();
+            for (List<Feature> fs : features) for (Feature f : fs) tokens += f.length();
             if (mode != Progress.Mode.NONE) {
                 err.printf("%,d questions on %,d passages: %,d windows, tokenized in %.2f s; decoding %s%n", examples.size(),
                         squad.paragraphs().size(), windows, (System.nanoTime() - t0) / 1e9, describe(settings, lowerCasing));
@@ -187,6 +189,7 @@ public final class SquadCommand implements Callable<Integer> {
             res.put("lowercasing", lowerCasing.cliName());
             res.put("questions", questions.size());
             res.put("windows", windows);
+            res.put("tokens", tokens);
             res.put("padding_among_best", padded);
             res.put("empty", empty);
             res.put("no_prediction", left + none);

@@ -80,6 +80,30 @@ class NvidiaDecodingTest {
         assertTrue(c.padded > 0 && c.empty > 0 && c.paddedAnswered > 0,
                 "the questions should put padding among the 20 best, leave some with \"empty\" and some answered: " + c);
 
+        // qa and the Java API answer as squad does: NVIDIA's placeholder with --decoding nvidia, a span by default (masked).
+        QaFixtures.Example emptyOne = null;
+        for (QaFixtures.Example e : ex) if (py.get("examples").get(index(ex, e.id())).get("placeholder").asBoolean()) emptyOne = e;
+        Cli.Result qa = Cli.run("qa", "--model", small.toString(), "--heads", "4", "--vocab", vocab.toString(), "--backend", "reference",
+                "--question", emptyOne.question(), "--context", emptyOne.context(), "--decoding", "nvidia", "--json");
+        assertEquals(0, qa.code(), qa.err());
+        assertEquals("{\"answer\":\"empty\",\"score\":0.0,\"probability\":1.0,\"start\":null,\"end\":null,\"start_logit\":0.0,"
+                + "\"end_logit\":0.0}", JSON.readTree(qa.out()).toString());
+        assertTrue(qa.err().contains("NVIDIA's placeholder"), qa.err());
+        Cli.Result qaMasked = Cli.run("qa", "--model", small.toString(), "--heads", "4", "--vocab", vocab.toString(), "--backend",
+                "reference", "--question", emptyOne.question(), "--context", emptyOne.context(), "--json");
+        assertTrue(JSON.readTree(qaMasked.out()).get("start").isInt(), "qa answers masked by default: " + qaMasked.out());
+        QuestionAnswerer.Options o = QuestionAnswerer.Options.defaults().withBackend("reference").withDecoding(Decoding.NVIDIA);
+        o = new QuestionAnswerer.Options(o.backend(), o.backendOptions(), o.settings(), null, 4, new bertj.model.ModelLoader.Options(null, 4, null));
+        try (QuestionAnswerer api = QuestionAnswerer.load(small, vocab, o)) {
+            assertEquals(bertj.tokenizer.LowerCasing.PYTHON, api.tokenizer().lowerCasing(), "nvidia implies Python's lower-casing");
+            for (QaFixtures.Example e : List.of(emptyOne, sigmaLong)) {
+                List<Answer> a = api.answers(e.question(), e.context(), 20);
+                assertEquals(texts(py.get("examples").get(index(ex, e.id())).get("nbest")), a.stream().map(Answer::text).toList(),
+                        e.id() + ": Java API");
+            }
+            assertTrue(api.answer(emptyOne.question(), emptyOne.context()).isPlaceholder());
+        }
+
         // Negative control 1: masked decoding of the same file is not NVIDIA's.
         Run masked = squad(data, "masked", model);
         int differ = 0;
