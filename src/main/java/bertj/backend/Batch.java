@@ -21,7 +21,16 @@ public record Batch(int size, int seqLen, int[] inputIds, int[] tokenTypeIds, in
      * matter (padded keys are masked) as long as it is in the vocabulary.
      */
     public static Batch rightPadded(java.util.List<int[]> inputIds, java.util.List<int[]> tokenTypeIds, int padId) {
-        int b = inputIds.size(), seq = 0;
+        return rightPadded(inputIds, tokenTypeIds, padId, 0);
+    }
+
+    /**
+     * As {@link #rightPadded(java.util.List, java.util.List, int)}, padded to at least {@code minLength} (NVIDIA's
+     * run_squad.py pads every window to max_seq_length; the padded positions' own outputs depend on how far).
+     * Padding has token type 0.
+     */
+    public static Batch rightPadded(java.util.List<int[]> inputIds, java.util.List<int[]> tokenTypeIds, int padId, int minLength) {
+        int b = inputIds.size(), seq = minLength;
         for (int[] s : inputIds) seq = Math.max(seq, s.length);
         int[] ids = new int[b * seq], types = new int[b * seq], mask = new int[b * seq];
         java.util.Arrays.fill(ids, padId);

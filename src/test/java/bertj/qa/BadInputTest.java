@@ -177,6 +177,11 @@ class BadInputTest {
         fails(2, List.of("doc stride"), qa("--question", "Q?", "--context", "x", "--doc-stride", "0"));
         fails(1, List.of("exceeds the model's 512 positions"), qa("--question", "Q?", "--context", "x", "--max-seq-length", "600"));
         fails(2, List.of("--progress"), "squad", "--model", model.toString(), "--data", "x.json", "--out", "y.json", "--progress", "fancy");
+        fails(2, List.of("--decoding must be nvidia or masked"), qa("--question", "Q?", "--context", "x", "--decoding", "hf"));
+        fails(2, List.of("--decoding must be nvidia or masked"), "squad", "--model", model.toString(), "--data", "x.json", "--out", "y.json",
+                "--decoding", "NVIDIA");
+        fails(2, List.of("--lowercasing must be hf or python"), qa("--question", "Q?", "--context", "x", "--lowercasing", "java"));
+        fails(2, List.of("--lowercasing must be hf or python"), "tokenize", "--vocab", vocab.toString(), "--lowercasing", "", "x");
     }
 
     @Test
