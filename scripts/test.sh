@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs missing Debian packages (scripts/setup.sh), then runs every test with Maven —
-# unit tests, PyTorch parity on a fresh random checkpoint, hostile files, kernels-tests on PoCL.
+# unit tests, PyTorch parity on a fresh random checkpoint, hostile files, kernels-tests on PoCL, the explain
+# report in headless Chromium (which fails here, rather than skips, when Chromium is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -10,4 +11,5 @@ fi
 [ -n "$JAVA_HOME" ] || { echo "test: needs JDK 21+ (set JAVA_HOME)" >&2; exit 1; }
 export JAVA_HOME PATH="$JAVA_HOME/bin:$PATH"
 export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+export BERTJ_REQUIRE_CHROMIUM=1
 exec mvn -B -Dstyle.color=never test "$@"

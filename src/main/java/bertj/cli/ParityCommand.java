@@ -43,6 +43,8 @@ public final class ParityCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         backend.check();
+        ParityReport.checkFolder(report);
+        ParityReport.checkFolder(plot);
         ReferenceFile ref = ReferenceFile.read(reference);
         var loaded = model.load();
         Parity.Report r;

@@ -174,7 +174,7 @@ public final class ExplainReport {
             lo = Math.min(lo, v);
             hi = Math.max(hi, v);
         }
-        int rowH = 22, top = 8, s = c.seqLen(), rows = norms.length, labelsH = 96;
+        int rowH = 22, top = 8, s = c.seqLen(), rows = norms.length, labelsH = labelsHeight(e);
         int width = s * PITCH + 8, height = top + rows * rowH + labelsH;
         h.append("<section id=\"norms\">\n<h2>Hidden-state norms</h2>\n<p class=\"help\">‖h‖₂, the length of the vector each"
                 + " token carries, after the embeddings (the input to layer 0) and after each layer. Point at a cell for its value."
@@ -215,7 +215,7 @@ public final class ExplainReport {
             y0 -= 1;
             y1 += 1;
         }
-        int top = 24, plotH = 220, labelsH = 96, width = s * PITCH + 8, height = top + plotH + 8 + labelsH;
+        int top = 24, plotH = 220, labelsH = labelsHeight(e), width = s * PITCH + 8, height = top + plotH + 8 + labelsH;
         final double fy0 = y0, fy1 = y1;
         java.util.function.DoubleUnaryOperator y = v -> top + plotH * (fy1 - v) / (fy1 - fy0);
         h.append("<section id=\"logits\">\n<h2>Start and end logits</h2>\n<p class=\"help\">The QA head scores every token as the"
@@ -241,7 +241,12 @@ public final class ExplainReport {
             Explanation.Span a = e.answer();
             h.append("<rect id=\"answer-band\" class=\"answer\" x=\"").append(a.start() * PITCH).append("\" y=\"").append(top - 20)
                     .append("\" width=\"").append((a.end() - a.start() + 1) * PITCH).append("\" height=\"").append(plotH + 20).append("\"/>");
-            h.append(Svg.text(a.start() * PITCH + 3, top - 7, "anslabel", "answer: " + abbreviate(a.text(), 60)));
+            // the label reads from the band's left edge, or ends at its right edge when there is more room to the left
+            boolean leftward = a.start() * PITCH > width - (a.end() + 1) * PITCH;
+            int room = (leftward ? (a.end() + 1) * PITCH : width - a.start() * PITCH) / 7;
+            String label = "answer: " + abbreviate(a.text(), Math.max(8, room - 8));
+            h.append(Svg.text(leftward ? (a.end() + 1) * PITCH - 3 : a.start() * PITCH + 3, top - 7,
+                    leftward ? "anslabel end" : "anslabel", label));
         }
         for (double t : ticks) {
             h.append("<line class=\"grid\" x1=\"0\" x2=\"").append(width).append("\" y1=\"").append(Html.n(y.applyAsDouble(t)))
@@ -267,12 +272,19 @@ public final class ExplainReport {
     }
 
     private static void settingsSection(StringBuilder h, Explanation e) {
-        h.append("<section id=\"settings\">\n<h2>Settings and model</h2>\n<table class=\"settings\">");
+        h.append("<section id=\"settings\">\n<h2>Settings and model</h2>\n<table class=\"settings\"><tbody>");
         for (Explanation.Setting s : e.settings()) {
             h.append("<tr><th>").append(Html.esc(s.name())).append("</th><td>").append(Html.esc(s.value())).append("</td></tr>");
         }
-        h.append("</table>\n<details open><summary><code>bertj info</code></summary><pre>").append(Html.esc(e.modelInfo()))
+        h.append("</tbody></table>\n<details open><summary><code>bertj info</code></summary><pre>").append(Html.esc(e.modelInfo()))
                 .append("</pre></details>\n</section>\n");
+    }
+
+    /** Room for the rotated token labels: the longest (cut at 14 characters) at about 7 pixels a character. */
+    private static int labelsHeight(Explanation e) {
+        int longest = 1;
+        for (String t : e.tokens()) longest = Math.max(longest, Math.min(14, t.codePointCount(0, t.length())));
+        return longest * 7 + 14;
     }
 
     /** Token labels under a chart, rotated to read upwards, one per {@link #PITCH} pixels. */
@@ -292,7 +304,7 @@ public final class ExplainReport {
         StringBuilder b = new StringBuilder("<svg width=\"").append(w + 280)
                 .append("\" height=\"34\" class=\"colourbar\">");
         colourStripes(b, w);
-        for (double p : new double[] {0, 0.01, 0.05, 0.1, 0.25, 0.5, 1}) {
+        for (double p : new double[] {0, 0.01, 0.05, 0.25, 0.5, 1}) {
             double x = 10 + w * Colormap.attentionScale(p);
             b.append("<line x1=\"").append(Html.n(x)).append("\" x2=\"").append(Html.n(x)).append("\" y1=\"14\" y2=\"18\" stroke=\"#444\"/>");
             b.append(Svg.text(x, 30, "mid", Html.num(p)));

@@ -40,6 +40,11 @@ public final class ParityReport {
             PASS = new Color(0x16a34a), FAIL = new Color(0xdc2626), UNCHECKED = new Color(0x64748b), LINE = new Color(0x94a3b8),
             LIMIT = new Color(0xb91c1c);
 
+    /** Fails early, before any work, when a report could not be written for want of its folder (null: none asked). */
+    public static void checkFolder(Path out) {
+        if (out != null) Reports.checkFolder(out);
+    }
+
     public static void writePng(Parity.Report r, Path out) {
         Reports.writeAtomically(out, png(r));
     }

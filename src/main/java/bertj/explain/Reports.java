@@ -12,14 +12,17 @@ final class Reports {
     private Reports() {
     }
 
+    /** An IllegalArgumentException (a one-line error for the user) when out's folder does not exist. */
+    static void checkFolder(Path out) {
+        Path dir = out.toAbsolutePath().getParent();
+        if (dir != null && !Files.isDirectory(dir)) throw new IllegalArgumentException(out + ": the folder " + dir + " does not exist");
+    }
+
     /** Writes bytes to a temporary file beside {@code out}, then moves it into place: never a half-written report. */
     static void writeAtomically(Path out, byte[] bytes) {
         Path abs = out.toAbsolutePath();
-        Path dir = abs.getParent();
+        checkFolder(out);
         try {
-            if (dir != null && !Files.isDirectory(dir)) {
-                throw new IllegalArgumentException(out + ": the folder " + dir + " does not exist");
-            }
             // createFile, not createTempFile: the report gets the permissions of any new file (umask), not 0600
             Path tmp = abs.resolveSibling("." + abs.getFileName() + "." + ProcessHandle.current().pid() + "."
                     + Long.toHexString(System.nanoTime()) + ".part");

@@ -101,5 +101,9 @@
   chips.forEach((s, i) => s.addEventListener("click", () => setFocus(i, true)));
   heat.addEventListener("mousemove", point);
   zoom(S <= 40 ? "16" : S <= 64 ? "12" : "fit");
-  select(0, 0).then(() => { document.body.dataset.ready = "1"; });
+  select(0, 0).then(() => { document.body.dataset.ready = "1"; }, (err) => {
+    // DecompressionStream: Chrome/Edge 80+, Firefox 113+, Safari 16.4+
+    readout.textContent = "This browser cannot decode the report's attention values (" + err + "); the pictures still show.";
+    heat.src = D.heatmaps[0] || $(".thumb img").src;
+  });
 })();

@@ -202,18 +202,23 @@ class ExplainReportTest {
     @Test
     void longTextIsCutToMaxSeqLengthAndSaysSo() throws Exception {
         Path out = dir.resolve("cut.html");
-        Cli.Result r = Cli.run("explain", "--model", "minilm", "--text", Fixtures.TEXT.repeat(3), "--max-seq-length", "16", "--out", out.toString());
+        Cli.Result r = Cli.run("explain", "--model", qaModel.toString(), "--vocab", qaModel.resolve("tokenizer.json").toString(),
+                "--text", Fixtures.TEXT.repeat(3), "--max-seq-length", "16", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("the first 14 are shown"), r.err());
         ReportData d = ReportData.read(out);
         assertEquals(16, d.seq);
         assertEquals("[SEP]", d.tokens().get(15));
+        assertEquals(16, d.doubles("start_logits").length, "a QA model's logits are shown for a text too");
+        assertNull(d.data.get("answer"), "but no answer: there is no passage");
     }
 
     @Test
     void badRequestsAreOneLineErrors() throws Exception {
         Path out = dir.resolve("bad.html");
-        Cli.Result noQa = Cli.run("explain", "--model", "minilm", "--question", "Who?", "--context", "Nobody.", "--out", out.toString());
+        Path encoder = Fixtures.encoderModel(dir, 1);
+        Cli.Result noQa = Cli.run("explain", "--model", encoder.toString(), "--vocab", encoder.resolve("tokenizer.json").toString(),
+                "--question", "Who?", "--context", "Nobody.", "--out", out.toString());
         assertEquals(1, noQa.code());
         assertEquals(1, noQa.errLines().length, noQa.err());
         assertTrue(noQa.err().contains("has no QA head") && noQa.err().contains("--text"), noQa.err());

@@ -32,9 +32,21 @@ final class Fixtures {
     static final BertConfig QA_CONFIG = new BertConfig(30522, 64, 3, 4, 128, 512, 2, 1e-12, GeluForm.ERF);
 
     static Path qaModel(Path dir, long seed) throws IOException {
-        Path m = dir.resolve("qa-model");
+        return model(dir.resolve("qa-model"), seed, true);
+    }
+
+    /** The same without the QA head (an encoder only, like minilm). */
+    static Path encoderModel(Path dir, long seed) throws IOException {
+        return model(dir.resolve("encoder-model"), seed, false);
+    }
+
+    private static Path model(Path m, long seed, boolean qaHead) throws IOException {
         Files.createDirectories(m);
         Map<String, Tensor> t = RandomBert.tensors(QA_CONFIG, seed);
+        if (!qaHead) {
+            t.remove(bertj.model.TensorNames.QA_OUTPUTS + ".weight");
+            t.remove(bertj.model.TensorNames.QA_OUTPUTS + ".bias");
+        }
         SafeTensors.write(m.resolve("model.safetensors"), t, Map.of());
         Files.writeString(m.resolve("config.json"), """
                 {"vocab_size": 30522, "hidden_size": 64, "num_hidden_layers": 3, "num_attention_heads": 4,

@@ -28,6 +28,21 @@ final class HtmlCheck {
 
     /** Well-formedness problems, empty when none. */
     static List<String> problems(String html) {
+        return scan(html, new int[1]);
+    }
+
+    /**
+     * The number of elements the page's tags make (start tags, doctype and comments aside). A browser's parser
+     * makes exactly these from valid HTML with every element written out; a stray or misnested tag makes it add
+     * or drop some, so comparing with document.getElementsByTagName('*').length is a second opinion.
+     */
+    static int elements(String html) {
+        int[] n = new int[1];
+        scan(html, n);
+        return n[0];
+    }
+
+    private static List<String> scan(String html, int[] elements) {
         List<String> out = new ArrayList<>();
         if (!html.startsWith("<!DOCTYPE html>")) out.add("does not start with <!DOCTYPE html>");
         Deque<String> open = new ArrayDeque<>();
@@ -81,6 +96,7 @@ final class HtmlCheck {
                 continue;
             }
             String name = nm.group(1).toLowerCase(Locale.ROOT);
+            elements[0]++;
             boolean selfClosing = tag.endsWith("/");
             String attrs = tag.substring(nm.end(), selfClosing ? tag.length() - 1 : tag.length());
             Matcher am = ATTR.matcher(attrs);
