@@ -34,10 +34,12 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "explain", description = {
-        "Write a self-contained HTML report of what the model does with one input: the word pieces; every layer's",
-        "and head's attention as heatmaps (a model view of all heads, and a heatmap and bertviz-style head view of",
-        "the one clicked); the norm of each token's hidden state per layer; for a QA model the start/end logits with",
-        "the chosen span; the settings and the model's info. The file loads nothing from the network (docs/explain.md)."})
+        "Write one self-contained HTML file showing what the model does with one input:",
+        "the word pieces; every layer's and head's attention (a model view of all heads;",
+        "a heatmap and a bertviz-style head view of the one clicked); each token's",
+        "hidden-state norm per layer; for a QA model the start/end logits and the span;",
+        "the settings and the model's info. It loads nothing from the network.",
+        "See docs/explain.md."})
 public final class ExplainCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -52,7 +54,7 @@ public final class ExplainCommand implements Callable<Integer> {
     Input input;
 
     static final class Input {
-        @Option(names = "--text", required = true, paramLabel = "T", description = "A text: the model reads [CLS] T [SEP].")
+        @Option(names = "--text", required = true, paramLabel = "T", description = "A text: the model reads [CLS] T [SEP], cut to --max-seq-length tokens.")
         String text;
 
         @ArgGroup(exclusive = false, multiplicity = "1")

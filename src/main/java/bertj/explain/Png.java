@@ -28,13 +28,22 @@ public final class Png {
     }
 
     public static byte[] encode(BufferedImage image) {
+        return encode(image, COMPRESSION);
+    }
+
+    /**
+     * ImageIO's PNG compression "quality" (0: deflate level 9). 0.5 makes a 384 × 384 heatmap 2% larger than 0
+     * does, in a third of the time (measured: 82 kB in 81 ms against 80 kB in 231 ms).
+     */
+    static final float COMPRESSION = 0.5f;
+
+    static byte[] encode(BufferedImage image, float quality) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
         try (ImageOutputStream ios = ImageIO.createImageOutputStream(out)) {
             ImageWriteParam param = writer.getDefaultWriteParam();
-            // quality 0 = deflate level 9: the reports embed many of these
             param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
-            param.setCompressionQuality(0.0f);
+            param.setCompressionQuality(quality);
             writer.setOutput(ios);
             writer.write(null, new IIOImage(image, null, null), param);
         } catch (IOException e) {

@@ -93,8 +93,13 @@ public final class DocsPictures {
             ExplainBrowserTest.clickOn(c, ".thumb[data-l='" + peaked[0] + "'][data-h='" + peaked[1] + "']");
             c.waitUntil("document.body.dataset.shown === '" + peaked[0] + "-" + peaked[1] + "'", Duration.ofSeconds(10));
             ExplainBrowserTest.clickOn(c, ".zoom button[data-cell='12']");
-            c.eval("(() => { const s = document.querySelector('#hm-scroll'); s.scrollTop = 1200; s.scrollLeft = 1000; return true; })()");
-            xy = cell(c, 384, 1200 / 12 + 12, 1000 / 12 + 14);
+            // a query in the middle and the key it attends to most, scrolled into view
+            double[] pk = ReportData.read(long384).attention(peaked[0], peaked[1]);
+            int qi = 112, kj = 0;
+            for (int j = 1; j < 384; j++) if (pk[qi * 384 + j] > pk[qi * 384 + kj]) kj = j;
+            c.eval("(() => { const s = document.querySelector('#hm-scroll'); s.scrollTop = " + (qi - 12) * 12 + "; s.scrollLeft = "
+                    + Math.max(0, (kj - 16) * 12) + "; return true; })()");
+            xy = cell(c, 384, qi, kj);
             c.move(xy[0], xy[1]);
             shoot(c, "#head-title", ".panels", out.resolve("explain-384.png"), 0, 900);
 

@@ -126,6 +126,21 @@ class ExplainBrowserTest {
             final int want = expectedLines;
             c.waitUntil("document.querySelectorAll('#hv-lines line').length === " + want, Duration.ofSeconds(10));
             assertTrue(c.eval("document.querySelector(\".hv-left span[data-l='" + q + "']\").classList.contains('focus')").asBoolean());
+            // each line runs from the query's label to a key's label, one per key of weight >= 0.005
+            JsonNode ends = c.eval("Array.from(document.querySelectorAll('#hv-lines line')).map(l => [+l.getAttribute('y1'),"
+                    + " +l.getAttribute('y2')])");
+            JsonNode labelTops = c.eval("Array.from(document.querySelectorAll('.hv-right span')).map(s => s.offsetTop + s.offsetHeight / 2)");
+            double queryMid = c.eval("(() => { const s = document.querySelector(\".hv-left span[data-l='" + q + "']\");"
+                    + " return s.offsetTop + s.offsetHeight / 2; })()").asDouble();
+            Set<Integer> keysDrawn = new HashSet<>();
+            for (JsonNode line : ends) {
+                assertEquals(queryMid, line.get(0).asDouble(), 0.51, "a line starts at the query's label");
+                int k = -1;
+                for (int j = 0; j < s; j++) if (Math.abs(labelTops.get(j).asDouble() - line.get(1).asDouble()) <= 0.51) k = j;
+                assertTrue(k >= 0 && shown[q * s + k] >= 0.005, "a line ends at the label of a key it attends to");
+                keysDrawn.add(k);
+            }
+            assertEquals(want, keysDrawn.size(), "one line per key");
             int strongest = 0;
             for (int j = 1; j < s; j++) if (p47[q * s + j] > p47[q * s + strongest]) strongest = j;
             String bg = c.eval("getComputedStyle(document.querySelector(\".hv-right span[data-r='" + strongest + "']\")).backgroundColor").asText();
