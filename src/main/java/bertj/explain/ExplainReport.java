@@ -188,8 +188,9 @@ public final class ExplainReport {
         int width = s * PITCH + 8, height = top + rows * rowH + labelsH;
         h.append("<section id=\"norms\">\n<h2>Hidden-state norms</h2>\n<p class=\"help\">‖h‖₂, the length of the vector each"
                 + " token carries, after the embeddings (the input to layer 0) and after each layer. Point at a cell for its value."
-                + " A LayerNorm ends every layer, so these stay near √").append(c.hidden()).append(" × the LayerNorm's scale;"
-                + " tokens the model treats specially often stand out.</p>\n");
+                + " A LayerNorm ends the embeddings and every layer, so each norm is near √").append(c.hidden())
+                .append(" × the root mean square of that LayerNorm's weights (γ, with its bias β); tokens the model treats"
+                + " specially often stand out.</p>\n");
         h.append("<div class=\"legend\">").append(linearLegend(lo, hi, "‖h‖₂")).append("</div>\n");
         h.append("<div class=\"chart\"><svg class=\"axis\" width=\"96\" height=\"").append(height).append("\">");
         for (int r = 0; r < rows; r++) {

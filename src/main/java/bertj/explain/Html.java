@@ -26,9 +26,12 @@ final class Html {
         return b.toString();
     }
 
-    /** JSON placed inside a script element: "</" cannot end the element early. */
+    /**
+     * JSON placed inside a script element: every '<' (which JSON has only inside strings) becomes \u003c, so no
+     * "</script>" or "<!--" in a token or an answer can end or change the element, and the JSON stays valid.
+     */
     static String scriptJson(String json) {
-        return json.replace("</", "<\\/").replace("<!--", "<\\!--");
+        return json.replace("<", "\\u003c");
     }
 
     /** A number for SVG coordinates: at most two decimals, no exponent. */

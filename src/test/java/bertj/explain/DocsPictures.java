@@ -24,6 +24,12 @@ public final class DocsPictures {
 
     static final String SENTENCE = "The animal didn't cross the street because it was too tired.";
 
+    /** Over 384 word pieces of plain prose, none repeated (repeated text makes heads look up the copies). */
+    static final String LONG_TEXT = """
+            The river town of Alder Ford grew up where an old road crossed shallow water, and for a long time it was             little more than an inn, a smithy and a ferry that ran when the river was too high to wade. In the spring             of 1822 a miller named Ruth Calloway bought the land beside the falls, dug a race for the water and built             a wooden mill with two pairs of stones. Farmers came from three valleys to have their grain ground, and             while they waited they traded, argued and married, so that within twenty years the crossing had a church,             a school, a weekly market and a newspaper that appeared whenever its printer was sober. The railway came             late, in 1871, after a long quarrel between the county and a company that wanted the line to run along             the northern ridge instead of through the valley. When it finally opened, the station brought coal,             machines and visitors, and the mill was rebuilt in brick with a steam engine for the dry months. Not             everyone welcomed the change: an angry letter in the newspaper complained that the whistle frightened             the cows and that strangers no longer greeted anyone in the street. The great flood of 1903 swept away             the footbridge, drowned the lower town in mud and left a line on the church wall that visitors still             photograph. Afterwards the council built a stone embankment and moved the market to higher ground. In             the middle of the century the factories closed one after another, the railway cut its service to two             trains a day and many young people left for the cities. The town survived on tourism, on a small college             that trains nurses and teachers, and on the stubbornness of people who liked living where their             grandparents had lived. Today the brick mill is a museum; on the first Saturday of every month its old             stones turn again, grinding flour that is sold in paper bags to children who have never seen a field             of wheat. The river, meanwhile, keeps its own calendar: it floods a little every March, freezes at the \
+            edges in a hard January, and in late summer runs so low that boys can cross it on the stones where the \
+            first ferry used to wait.""";
+
     public static void main(String[] args) throws Exception {
         Path out = Files.createDirectories(Path.of(args.length > 0 ? args[0] : "docs").toAbsolutePath());
         Path work = Files.createTempDirectory("bertj-docs-");
@@ -55,7 +61,7 @@ public final class DocsPictures {
                 "--question", "Who restored the second mill?", "--context", Fixtures.CONTEXT);
 
         // 3. 384 tokens, for the long-input pictures and sizes
-        String longText = (Fixtures.CONTEXT + " " + MiniLm.SENTENCES.get(11) + " ").repeat(6);
+        String longText = LONG_TEXT;
         Path long384 = explain(work, "minilm-384.html", "--model", "minilm", "--text", longText, "--max-seq-length", "384");
         Path long128 = explain(work, "minilm-128.html", "--model", "minilm", "--text", longText, "--max-seq-length", "128");
         Path nv384 = explain(work, "nvidia-384.html", "--model", nvidia.toString(), "--vocab", vocab.toString(), "--text", longText,
@@ -94,12 +100,14 @@ public final class DocsPictures {
             c.waitUntil("document.body.dataset.shown === '" + peaked[0] + "-" + peaked[1] + "'", Duration.ofSeconds(10));
             ExplainBrowserTest.clickOn(c, ".zoom button[data-cell='12']");
             // a query in the middle and the key it attends to most, scrolled into view
-            double[] pk = ReportData.read(long384).attention(peaked[0], peaked[1]);
+            ReportData d384 = ReportData.read(long384);
+            int n = d384.seq;
+            double[] pk = d384.attention(peaked[0], peaked[1]);
             int qi = 112, kj = 0;
-            for (int j = 1; j < 384; j++) if (pk[qi * 384 + j] > pk[qi * 384 + kj]) kj = j;
+            for (int j = 1; j < n; j++) if (pk[qi * n + j] > pk[qi * n + kj]) kj = j;
             c.eval("(() => { const s = document.querySelector('#hm-scroll'); s.scrollTop = " + (qi - 12) * 12 + "; s.scrollLeft = "
                     + Math.max(0, (kj - 16) * 12) + "; return true; })()");
-            xy = cell(c, 384, qi, kj);
+            xy = cell(c, n, qi, kj);
             c.move(xy[0], xy[1]);
             shoot(c, "#head-title", ".panels", out.resolve("explain-384.png"), 0, 900);
 

@@ -246,6 +246,36 @@ class ExplainReportTest {
         assertNotEquals(0, Cli.run("explain", "--model", "minilm", "--text", "x", "--backend", "nope", "--out", out.toString()).code());
     }
 
+    /** Markup in tokens, the answer, settings or info stays text: the page and its JSON stay valid and equal. */
+    @Test
+    void hostileTextStaysText() throws Exception {
+        List<String> tokens = List.of("[CLS]", "</script>", "<!--", "&amp;", "\"'<b>", "[SEP]");
+        int s = tokens.size();
+        double[] probs = new double[s * s], hidden = new double[s * 2], logits = new double[s];
+        for (int i = 0; i < s; i++) {
+            for (int j = 0; j < s; j++) probs[i * s + j] = (i == j ? 0.5 : 0.5 / (s - 1));
+            hidden[2 * i] = i;
+            hidden[2 * i + 1] = 1;
+            logits[i] = i - 2.5;
+        }
+        Capture c = new Capture(1, 1, s, 2, Map.of("layer.0.attention_probs", probs, "embeddings", hidden, "layer.0", hidden,
+                "start_logits", logits, "end_logits", logits), "cpu", "float32", 0.01);
+        String answerText = "</script><script>alert(1)</script><!-- & \u2028";
+        Explanation e = new Explanation("<i>model</i>", tokens, new int[s], new int[s], new boolean[] {false, true, true, true, true, false},
+                c, new Explanation.Span(1, 3, answerText, 1.5, 0.9), List.of(new Explanation.Setting("<th>", "</td><script>")),
+                "info </pre><script>", List.of("note <b>"));
+        Path out = dir.resolve("hostile.html");
+        ExplainReport.write(e, out);
+        String html = Files.readString(out, StandardCharsets.UTF_8);
+        assertEquals(List.of(), HtmlCheck.problems(html));
+        assertEquals(List.of(), HtmlCheck.externalReferences(html));
+        assertEquals(2, html.split("<script", -1).length - 1, "only bertj's two script elements");
+        ReportData d = ReportData.read(out);
+        assertEquals(tokens, d.tokens());
+        assertEquals(answerText, d.data.get("answer").get("text").asText());
+        assertEquals(0.5, d.attention(0, 0)[0], 0.5 / 4095);
+    }
+
     @Test
     void colourScaleIsMonotoneAndExactAtTheEnds() {
         assertEquals(0xffffff, Colormap.rgb(0));

@@ -30,7 +30,7 @@ final class ReportData {
         this.html = html;
         Matcher m = Pattern.compile("<script type=\"application/json\" id=\"bertj-data\">(.*?)</script>", Pattern.DOTALL).matcher(html);
         if (!m.find()) throw new AssertionError("the report has no bertj-data block");
-        data = new ObjectMapper().readTree(m.group(1).replace("<\\/", "</").replace("<\\!--", "<!--"));
+        data = new ObjectMapper().readTree(m.group(1));
         seq = data.get("seq").asInt();
         layers = data.get("layers").asInt();
         heads = data.get("heads").asInt();
