@@ -247,8 +247,8 @@ public final class ExplainCommand implements Callable<Integer> {
         return one.codePointCount(0, one.length()) <= 200 ? one : one.substring(0, one.offsetByCodePoints(0, 199)) + "…";
     }
 
+    /** Decimal units, as file managers show them: 1 MB = 10⁶ bytes. */
     static String size(long bytes) {
-        return bytes >= 1 << 20 ? String.format(Locale.ROOT, "%.1f MB", bytes / 1048576.0)
-                : String.format(Locale.ROOT, "%.0f kB", bytes / 1024.0);
+        return bytes >= 1_000_000 ? String.format(Locale.ROOT, "%.1f MB", bytes / 1e6) : String.format(Locale.ROOT, "%.0f kB", bytes / 1e3);
     }
 }
