@@ -57,7 +57,7 @@ public final class Chromium implements AutoCloseable {
     /** Where Chromium is: $BERTJ_CHROMIUM, else Debian's /usr/bin/chromium (or a chromium-browser on PATH's usual places). */
     public static Optional<Path> find() {
         String env = System.getenv("BERTJ_CHROMIUM");
-        if (env != null && !env.isBlank()) return Optional.of(Path.of(env));
+        if (env != null && !env.isBlank()) return Optional.of(Path.of(env)).filter(Files::isExecutable); // no fallback: it was asked for
         return Stream.of("/usr/bin/chromium", "/usr/bin/chromium-browser", "/snap/bin/chromium")
                 .map(Path::of).filter(Files::isExecutable).findFirst();
     }
