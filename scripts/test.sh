@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs missing Debian packages (scripts/setup.sh), then
 #   1. every test with Maven — unit tests, PyTorch parity on a fresh random checkpoint, hostile files,
-#      kernels-tests on PoCL — and `mvn install` of the artifacts (library, sources, javadoc, CLI jar);
+#      kernels-tests on PoCL, the explain report in headless Chromium (which fails
+#      here, rather than skips, when Chromium is missing) — and `mvn install` of the artifacts (library, sources, javadoc, CLI jar);
 #   2. the README's "Use from Java" code, built and run by a separate project against the installed artifact
 #      (scripts/consumer-test.sh);
 #   3. the self-contained distribution, built and run with no Java on PATH (scripts/dist.sh, scripts/dist-test.sh).
@@ -15,6 +16,7 @@ fi
 [ -n "$JAVA_HOME" ] || { echo "test: needs JDK 21+ (set JAVA_HOME)" >&2; exit 1; }
 export JAVA_HOME PATH="$JAVA_HOME/bin:$PATH"
 export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+export BERTJ_REQUIRE_CHROMIUM=1
 if [ "$#" -gt 0 ]; then
     exec mvn -B -Dstyle.color=never test "$@"
 fi

@@ -1,6 +1,7 @@
 package bertj.cli;
 
 import bertj.encoder.BertEncoder;
+import bertj.explain.ParityReport;
 import bertj.parity.Parity;
 import bertj.parity.ReferenceFile;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -31,18 +32,28 @@ public final class ParityCommand implements Callable<Integer> {
     Path reference;
     @Option(names = "--json", description = "Print the report as JSON with a top-level \"pass\".")
     boolean json;
+    @Option(names = "--report", paramLabel = "parity.html",
+            description = "Also write a self-contained HTML page: the error per tensor as a chart (log scale, tolerance line) next to the table.")
+    Path report;
+    @Option(names = "--plot", paramLabel = "parity.png", description = "Also write that chart as a PNG.")
+    Path plot;
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
         backend.check();
+        ParityReport.checkFolder(report);
+        ParityReport.checkFolder(plot);
         ReferenceFile ref = ReferenceFile.read(reference);
         var loaded = model.load();
         Parity.Report r;
         try (BertEncoder encoder = new BertEncoder(loaded.weights(), backend.create())) {
             r = Parity.run(encoder, ref);
         }
+        // written whether or not the check passes: a failing run is the one worth looking at
+        if (report != null) ParityReport.writeHtml(r, loaded.source().toString(), report);
+        if (plot != null) ParityReport.writePng(r, plot);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(Json.write(toJson(r, loaded.source().toString())));
