@@ -142,17 +142,25 @@ public final class QuestionAnswerer implements AutoCloseable {
             throw new IllegalArgumentException("top-k must be between 1 and the n-best size " + settings.nBestSize() + " (got " + k + ")");
         }
         if (question == null || question.isBlank()) throw new IllegalArgumentException("the question is empty");
-        if (context == null || context.isBlank()) throw new IllegalArgumentException("the context is empty");
-        Passage p = passage(context);
-        if (p.tokens().isEmpty()) {
+        Passage p = context == null || context.isBlank() ? null : passage(context);
+        List<Answer> all = predict(List.of(example("", question, p)), null).get(0);
+        return all.subList(0, Math.min(k, all.size()));
+    }
+
+    /**
+     * A question about a passage, checked as {@link #answers} checks it: an empty question or passage (null, or
+     * blank), or one with nothing left after text cleaning, is an IllegalArgumentException that says which.
+     */
+    public Example example(String id, String question, Passage passage) {
+        if (question == null || question.isBlank()) throw new IllegalArgumentException("the question is empty");
+        if (passage == null || passage.context().isBlank()) throw new IllegalArgumentException("the context is empty");
+        if (passage.tokens().isEmpty()) {
             throw new IllegalArgumentException("the context has no tokens once control and zero-width characters are removed");
         }
-        BertTokenizer.Encoding q = tokenizer.encode(question);
-        if (q.ids().length == 0) {
+        if (tokenizer.encode(question).ids().length == 0) {
             throw new IllegalArgumentException("the question has no tokens once control and zero-width characters are removed");
         }
-        List<Answer> all = predict(List.of(new Example("", question, p)), null).get(0);
-        return all.subList(0, Math.min(k, all.size()));
+        return new Example(id, question, passage);
     }
 
     /** A context split into words and tokens, to share between questions about it. */
@@ -180,7 +188,15 @@ public final class QuestionAnswerer implements AutoCloseable {
     public List<List<Answer>> decode(List<Example> examples, List<List<Feature>> perExample, Batches.Progress progress) {
         List<Feature> all = new ArrayList<>();
         for (List<Feature> f : perExample) all.addAll(f);
-        Batches.Logits logits = Batches.run(encoder, encoder, all, batchSize, tokenizer.vocab().padId(), progress);
+        return decodeLogits(examples, perExample, Batches.run(encoder, encoder, all, batchSize, tokenizer.vocab().padId(), progress));
+    }
+
+    /**
+     * Decodes examples whose features the caller has run through {@link #encoder()} itself (batched its own way,
+     * e.g. with {@link Batches#run} by a token budget): {@code logits} holds one row per feature, in the order of
+     * {@code perExample} flattened. A feature's logits do not depend on the batch it rode in.
+     */
+    public List<List<Answer>> decodeLogits(List<Example> examples, List<List<Feature>> perExample, Batches.Logits logits) {
         List<List<Answer>> out = new ArrayList<>(examples.size());
         int at = 0;
         for (int i = 0; i < examples.size(); i++) {
