@@ -59,6 +59,13 @@ public final class Io {
         else w.option("ignoreNullFields", "false").json(path);
     }
 
+    /** Whether a file or directory exists at a local path or a Hadoop filesystem URI. */
+    public static boolean exists(String location) throws IOException {
+        if (!ModelFiles.isUri(location)) return Files.exists(Path.of(location));
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(URI.create(location));
+        return p.getFileSystem(ModelFiles.hadoopConfiguration()).exists(p);
+    }
+
     /** A whole UTF-8 text file from a local path or a Hadoop filesystem URI. */
     public static String readText(String location) throws IOException {
         if (!ModelFiles.isUri(location)) return Files.readString(Path.of(location), StandardCharsets.UTF_8);

@@ -40,8 +40,9 @@ public final class ModelFiles {
     public static Path local(String location) {
         if (location == null) return null;
         if (isUri(location)) {
-            // computeIfAbsent runs the copy once; concurrent tasks asking for the same URI wait for it.
-            return COPIED.computeIfAbsent(location, ModelFiles::copy);
+            // compute runs the copy once; concurrent tasks asking for the same URI wait for it. A copy that is gone
+            // (its application's work directory removed when a session stopped, in a JVM that goes on) is made again.
+            return COPIED.compute(location, (k, copied) -> copied != null && Files.exists(copied) ? copied : copy(k));
         }
         Path p = Path.of(location);
         if (Files.exists(p) || BuiltinModels.byName(location) != null) return p;

@@ -369,7 +369,7 @@ public final class SparkMain implements Runnable {
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(cmd, e.getMessage());
             }
-            if (predictions != null && !job.force && !ModelFiles.isUri(predictions) && java.nio.file.Files.exists(java.nio.file.Path.of(predictions))) {
+            if (predictions != null && !job.force && Io.exists(predictions)) {
                 throw new IllegalArgumentException(predictions + " already exists; choose another --predictions or pass --force");
             }
             SquadData data = squad ? Squad.read(source.squad) : null;

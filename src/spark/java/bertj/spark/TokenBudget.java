@@ -14,9 +14,11 @@ import java.util.List;
  * Inputs are taken longest first, so that each batch holds inputs of similar length, and a batch grows while
  * <ul>
  *   <li>its cost stays within the budget (an input longer than the budget by itself rides alone), and</li>
- *   <li>the next input is at least half as long as the batch's first: no row is more than half padding, so a few
- *       long inputs among many short ones get batches of their own instead of padding the short ones to their
- *       length.</li>
+ *   <li>the next input is at least 3/4 as long as the batch's first: no row is more than a quarter padding, so
+ *       every batch computes at least 75% real tokens, and a few long inputs among many short ones get batches of
+ *       their own instead of padding the short ones to their length. On the cpu backend a pass costs about the
+ *       same per token from a few rows to hundreds (docs/performance.md), so more, smaller passes cost little
+ *       and padding is pure loss.</li>
  * </ul>
  * Only the grouping is decided here; callers put their results back in input order.
  */
@@ -47,7 +49,7 @@ public final class TokenBudget {
             // Sorted longest first, so the first input sets the padded length of the whole batch.
             int rows = Math.max(1, budget / longest);
             int to = from + 1;
-            while (to < order.length && to - from < rows && 2 * lengths[order[to]] >= longest) to++;
+            while (to < order.length && to - from < rows && 4L * lengths[order[to]] >= 3L * longest) to++;
             int[] batch = new int[to - from];
             for (int k = from; k < to; k++) batch[k - from] = order[k];
             batches.add(batch);

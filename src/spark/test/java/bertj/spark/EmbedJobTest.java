@@ -131,9 +131,9 @@ class EmbedJobTest {
         assertEquals(N, stats.rows());
         assertEquals(BAD.size() + 2, stats.errors());
         double efficiency = (double) stats.tokens() / stats.paddedTokens();
-        // 20 chunks of 50 rows, each sorted by length: a few passes per chunk, and no row more than half padding.
-        assertTrue(stats.passes() <= 100, stats.summary());
-        assertTrue(efficiency > 0.7, stats.summary());
+        // 20 chunks of 50 rows, each sorted by length: a few passes per chunk, no row more than a quarter padding.
+        assertTrue(stats.passes() <= 200, stats.summary());
+        assertTrue(efficiency >= 0.75, stats.summary());
     }
 
     @Test
