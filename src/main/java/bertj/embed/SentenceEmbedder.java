@@ -198,16 +198,40 @@ public final class SentenceEmbedder implements AutoCloseable {
         List<Embedding> out = new ArrayList<>(texts.size());
         for (int from = 0; from < texts.size(); from += batchSize) {
             List<String> chunk = texts.subList(from, Math.min(texts.size(), from + batchSize));
-            List<BertTokenizer.Sequence> enc = chunk.stream().map(t -> tokenizer.sequence(t, maxTokens)).toList();
-            Batch batch = batch(enc, tokenizer.vocab().padId());
-            double[] hidden = encoder.forward(batch, true, null).lastHidden();
-            double[][] pooled = pool(hidden, batch, encoder.config().hiddenSize(), pooling);
-            for (int i = 0; i < chunk.size(); i++) {
-                double[] v = normalize ? normalized(pooled[i]) : pooled[i];
-                out.add(new Embedding(chunk.get(i), enc.get(i).ids().length, enc.get(i).truncated(), v));
-            }
+            out.addAll(embedSequences(chunk, chunk.stream().map(this::sequence).toList()));
         }
         return out;
+    }
+
+    /** The model's input for a text: [CLS] its tokens [SEP], cut to the max length ({@code truncated} says so). */
+    public BertTokenizer.Sequence sequence(String text) {
+        return tokenizer.sequence(text, maxTokens);
+    }
+
+    /**
+     * Embeds texts already turned into {@link #sequence}s, in one forward pass padded to the longest, for callers
+     * that group texts into batches themselves (by length, by a token budget). The results, in order, carry the
+     * given texts. A text's embedding does not depend on the batch it rides in.
+     */
+    public List<Embedding> embedSequences(List<String> texts, List<BertTokenizer.Sequence> sequences) {
+        if (texts.size() != sequences.size()) {
+            throw new IllegalArgumentException(texts.size() + " texts but " + sequences.size() + " sequences");
+        }
+        List<Embedding> out = new ArrayList<>(texts.size());
+        if (texts.isEmpty()) return out;
+        Batch batch = batch(sequences, tokenizer.vocab().padId());
+        double[] hidden = encoder.forward(batch, true, null).lastHidden();
+        double[][] pooled = pool(hidden, batch, encoder.config().hiddenSize(), pooling);
+        for (int i = 0; i < texts.size(); i++) {
+            double[] v = normalize ? normalized(pooled[i]) : pooled[i];
+            out.add(new Embedding(texts.get(i), sequences.get(i).ids().length, sequences.get(i).truncated(), v));
+        }
+        return out;
+    }
+
+    /** The most ids a text is given, [CLS] and [SEP] included (the same as {@link #maxLength()}). */
+    public int maxTokens() {
+        return maxTokens;
     }
 
     /**

@@ -179,17 +179,25 @@ public final class QuestionAnswerer implements AutoCloseable {
             throw new IllegalArgumentException("top-k must be between 1 and the n-best size " + settings.nBestSize() + " (got " + k + ")");
         }
         if (question == null || question.isBlank()) throw new IllegalArgumentException("the question is empty");
-        if (context == null || context.isBlank()) throw new IllegalArgumentException("the context is empty");
-        Passage p = passage(context);
-        if (p.tokens().isEmpty()) {
+        Passage p = context == null || context.isBlank() ? null : passage(context);
+        List<Answer> all = predict(List.of(example("", question, p)), null).get(0);
+        return all.subList(0, Math.min(k, all.size()));
+    }
+
+    /**
+     * A question about a passage, checked as {@link #answers} checks it: an empty question or passage (null, or
+     * blank), or one with nothing left after text cleaning, is an IllegalArgumentException that says which.
+     */
+    public Example example(String id, String question, Passage passage) {
+        if (question == null || question.isBlank()) throw new IllegalArgumentException("the question is empty");
+        if (passage == null || passage.context().isBlank()) throw new IllegalArgumentException("the context is empty");
+        if (passage.tokens().isEmpty()) {
             throw new IllegalArgumentException("the context has no tokens once control and zero-width characters are removed");
         }
-        BertTokenizer.Encoding q = tokenizer.encode(question);
-        if (q.ids().length == 0) {
+        if (tokenizer.encode(question).ids().length == 0) {
             throw new IllegalArgumentException("the question has no tokens once control and zero-width characters are removed");
         }
-        List<Answer> all = predict(List.of(new Example("", question, p)), null).get(0);
-        return all.subList(0, Math.min(k, all.size()));
+        return new Example(id, question, passage);
     }
 
     /** A context split into words and tokens, to share between questions about it. */
@@ -231,6 +239,31 @@ public final class QuestionAnswerer implements AutoCloseable {
         boolean nvidia = settings.decoding() == Decoding.NVIDIA;
         Batches.Logits logits = nvidia ? Batches.run(encoder, encoder, all, batchSize, 0, settings.maxSeqLength(), progress)
                 : Batches.run(encoder, encoder, all, batchSize, tokenizer.vocab().padId(), progress);
+        return predictionsOf(examples, perExample, logits);
+    }
+
+    /**
+     * Decodes examples whose features the caller has run through {@link #encoder()} itself (batched its own way,
+     * e.g. with {@link Batches#run} by a token budget): {@code logits} holds one row per feature, in the order of
+     * {@code perExample} flattened. With masked decoding a feature's logits do not depend on the batch it rode in;
+     * with {@link Decoding#NVIDIA} each row must cover a window padded to max_seq_length (id 0, segment 0,
+     * mask 0), as {@link #predictions} runs them, or padding would not compete as NVIDIA's script has it compete.
+     */
+    public List<List<Answer>> decodeLogits(List<Example> examples, List<List<Feature>> perExample, Batches.Logits logits) {
+        if (settings.decoding() == Decoding.NVIDIA) {
+            for (double[] row : logits.start()) {
+                if (row.length != settings.maxSeqLength()) {
+                    throw new IllegalArgumentException("NVIDIA decoding needs the logits of windows padded to max_seq_length "
+                            + settings.maxSeqLength() + ", got a row of " + row.length);
+                }
+            }
+        }
+        List<List<Answer>> out = new ArrayList<>(examples.size());
+        for (Prediction p : predictionsOf(examples, perExample, logits)) out.add(p.nbest());
+        return out;
+    }
+
+    private List<Prediction> predictionsOf(List<Example> examples, List<List<Feature>> perExample, Batches.Logits logits) {
         List<Prediction> out = new ArrayList<>(examples.size());
         int at = 0;
         for (int i = 0; i < examples.size(); i++) {
