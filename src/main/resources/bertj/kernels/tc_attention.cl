@@ -60,6 +60,7 @@ void tc_attention(const int seq_len, const int hidden, const float scale_log2,
         const int ra = q0 + g, rb = q0 + g + 8;
         __global const uint *qrow_a = (__global const uint *) (qkv + (first + min(ra, seq_len - 1)) * ld + col);
         __global const uint *qrow_b = (__global const uint *) (qkv + (first + min(rb, seq_len - 1)) * ld + col);
+        TC_UNROLL
         for (int c = 0; c < DK16 + DK8; c++) {
             qa[c][0] = ra < seq_len ? qrow_a[c * 8 + t] : 0;
             qa[c][1] = rb < seq_len ? qrow_b[c * 8 + t] : 0;
@@ -69,7 +70,9 @@ void tc_attention(const int seq_len, const int hidden, const float scale_log2,
     }
 
     float o[DN][4];
+    TC_UNROLL
     for (int n = 0; n < DN; n++)
+        TC_UNROLL
         for (int e = 0; e < 4; e++) o[n][e] = 0.0f;
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
 
@@ -79,6 +82,7 @@ void tc_attention(const int seq_len, const int hidden, const float scale_log2,
     uint4 rk[T_PER], rv[T_PER];
     const int tiles = (seq_len + KT - 1) / KT;
 #define LOAD_TILE(j0)                                                                                     \
+    TC_UNROLL                                                                                             \
     for (int c = 0; c < T_PER; c++) {                                                                     \
         const int e = tid + c * THREADS, key = (j0) + e / ROW_CHUNKS;                                     \
         const bool in = e < T_CHUNKS && key < seq_len;                                                    \
@@ -87,6 +91,7 @@ void tc_attention(const int seq_len, const int hidden, const float scale_log2,
         rv[c] = in ? *(__global const uint4 *) (p + 2 * hidden) : (uint4) (0);                            \
     }
 #define STORE_TILE(buf, j0)                                                                               \
+    TC_UNROLL                                                                                             \
     for (int c = 0; c < T_PER; c++) {                                                                     \
         const int e = tid + c * THREADS;                                                                  \
         if (e < T_CHUNKS) {                                                                               \
@@ -110,9 +115,12 @@ void tc_attention(const int seq_len, const int hidden, const float scale_log2,
         }
         // Scores: fragment n covers keys 8n … 8n+7 of the tile; lane holds keys 8n + 2t, 8n + 2t + 1 of rows g, g+8.
         float s[KN][4];
+        TC_UNROLL
         for (int n = 0; n < KN; n++) {
+            TC_UNROLL
             for (int e = 0; e < 4; e++) s[n][e] = 0.0f;
             const int row = n * 8 + (lane & 7);
+            TC_UNROLL
             for (int c = 0; c < DK16; c++) {
                 uint fb[2];
                 ldsm_x2(fb, ks[cur], row * LDK + c * 8 + ((lane >> 3) & 1) * 4, scr);
@@ -125,33 +133,41 @@ void tc_attention(const int seq_len, const int hidden, const float scale_log2,
 #endif
         }
         float mx[2] = {-INFINITY, -INFINITY};
+        TC_UNROLL
         for (int n = 0; n < KN; n++)
+            TC_UNROLL
             for (int e = 0; e < 4; e++) {
                 s[n][e] = fma(s[n][e], scale_log2, kbias[cur][n * 8 + 2 * t + e % 2]);
                 mx[e / 2] = fmax(mx[e / 2], s[n][e]);
             }
+        TC_UNROLL
         for (int r = 0; r < 2; r++) {
             const float m_new = fmax(m[r], quad_max(mx[r], scr)); // finite: every tile holds a key < S
             const float shrink = exp2(m[r] - m_new);                // 2^−∞ = 0 on the first tile
             l[r] *= shrink;
+            TC_UNROLL
             for (int n = 0; n < DN; n++) {
                 o[n][2 * r] *= shrink;
                 o[n][2 * r + 1] *= shrink;
             }
             m[r] = m_new;
         }
+        TC_UNROLL
         for (int n = 0; n < KN; n++)
+            TC_UNROLL
             for (int e = 0; e < 4; e++) {
                 s[n][e] = exp2(s[n][e] - m[e / 2]);
                 l[e / 2] += s[n][e];
             }
         // Context: P (16 queries × 16 keys, A fragment from two score fragments) times V (16 keys × 8 dims).
+        TC_UNROLL
         for (int kk = 0; kk < KT / 16; kk++) {
             uint pa[4];
             pa[0] = pack_half2(s[2 * kk][0], s[2 * kk][1]);
             pa[1] = pack_half2(s[2 * kk][2], s[2 * kk][3]);
             pa[2] = pack_half2(s[2 * kk + 1][0], s[2 * kk + 1][1]);
             pa[3] = pack_half2(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+            TC_UNROLL
             for (int n = 0; n < DN; n++) {
                 uint fv[2];
                 // x2.trans over value rows (keys) 16kk … 16kk+15, dims 8n … 8n+7: lanes 0–7 keys 0–7, 8–15 keys 8–15.
@@ -165,10 +181,12 @@ void tc_attention(const int seq_len, const int hidden, const float scale_log2,
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 
+    TC_UNROLL
     for (int r = 0; r < 2; r++) {
         const float inv = 1.0f / quad_sum(l[r], scr);
         const int q = q0 + g + 8 * r;
         if (q < seq_len) {
+            TC_UNROLL
             for (int n = 0; n < DN; n++) {
                 const size_t at = (first + q) * hidden + col + n * 8 + 2 * t;
                 vstore_half_rte(o[n][2 * r] * inv, at, ctx);

@@ -44,6 +44,7 @@ uint4 load_chunk(__global const ushort *p, const int row, const int rows, const 
     return (uint4) (0);
 #else
     uint w[4];
+    TC_UNROLL
     for (int e = 0; e < 4; e++) {
         const int k0 = k + 2 * e;
         const uint lo = (row < rows && k0 < K) ? p[(size_t) row * K + k0] : 0;
@@ -83,27 +84,34 @@ void tc_linear(const int M, const int N, const int K,
     __local uint *scr = tc_scratch(warp);
 
     float acc[FM][FN][4];
+    TC_UNROLL
     for (int i = 0; i < FM; i++)
+        TC_UNROLL
         for (int j = 0; j < FN; j++)
+            TC_UNROLL
             for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
 
     uint4 ra[A_PER], rb[B_PER];
     const int steps = (K + BK - 1) / BK;
     // Chunk c of a tile: row c / ROW_CHUNKS, columns 8·(c % ROW_CHUNKS) …
 #define LOAD_TILES(k0)                                                                                    \
+    TC_UNROLL                                                                                             \
     for (int c = 0; c < A_PER; c++) {                                                                     \
         const int e = tid + c * THREADS;                                                                  \
         ra[c] = e < A_CHUNKS ? load_chunk(x, m0 + e / ROW_CHUNKS, M, (k0) + 8 * (e % ROW_CHUNKS), K) : (uint4) (0); \
     }                                                                                                     \
+    TC_UNROLL                                                                                             \
     for (int c = 0; c < B_PER; c++) {                                                                     \
         const int e = tid + c * THREADS;                                                                  \
         rb[c] = e < B_CHUNKS ? load_chunk(w, n0 + e / ROW_CHUNKS, N, (k0) + 8 * (e % ROW_CHUNKS), K) : (uint4) (0); \
     }
 #define STORE_TILES(buf)                                                                                  \
+    TC_UNROLL                                                                                             \
     for (int c = 0; c < A_PER; c++) {                                                                     \
         const int e = tid + c * THREADS;                                                                  \
         if (e < A_CHUNKS) *(__local uint4 *) (as[buf] + (e / ROW_CHUNKS) * LDT + 4 * (e % ROW_CHUNKS)) = ra[c]; \
     }                                                                                                     \
+    TC_UNROLL                                                                                             \
     for (int c = 0; c < B_PER; c++) {                                                                     \
         const int e = tid + c * THREADS;                                                                  \
         if (e < B_CHUNKS) *(__local uint4 *) (bs[buf] + (e / ROW_CHUNKS) * LDT + 4 * (e % ROW_CHUNKS)) = rb[c]; \
@@ -120,19 +128,35 @@ void tc_linear(const int M, const int N, const int K,
         if (more) {
             LOAD_TILES((s + 1) * BK)
         }
+        TC_UNROLL
         for (int ks = 0; ks < KSTEPS; ks++) {
             uint fa[FM][4], fb[FN][2];
+            TC_UNROLL
             for (int i = 0; i < FM; i++) {
                 // x4 over the tile's four 8×8 quarters: lanes 0–7 rows 0–7, 8–15 rows 8–15 (k 0–7), 16–31 the same at k 8–15.
                 const int row = wm * FM * 16 + i * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
                 ldsm_x4(fa[i], as[cur], row * LDT + ks * 8 + (lane >> 4) * 4, scr);
             }
-            for (int j = 0; j < FN; j++) {
-                // x2 over w rows n … n+7: lanes 0–7 k 0–7, lanes 8–15 k 8–15.
-                const int row = wn * FN * 8 + j * 8 + (lane & 7);
-                ldsm_x2(fb[j], bs[cur], row * LDT + ks * 8 + ((lane >> 3) & 1) * 4, scr);
+            TC_UNROLL
+            for (int j = 0; j + 1 < FN; j += 2) {
+                // x4 over w rows n … n+15: lanes 0–7 rows n…n+7 k 0–7, 8–15 the same rows k 8–15 (fragment j),
+                // 16–31 rows n+8…n+15 (fragment j+1).
+                const int row = wn * FN * 8 + j * 8 + (lane & 7) + (lane >> 4) * 8;
+                uint f[4];
+                ldsm_x4(f, bs[cur], row * LDT + ks * 8 + ((lane >> 3) & 1) * 4, scr);
+                fb[j][0] = f[0];
+                fb[j][1] = f[1];
+                fb[j + 1][0] = f[2];
+                fb[j + 1][1] = f[3];
             }
+            if (FN % 2) {
+                // x2 over the last fragment's w rows: lanes 0–7 k 0–7, lanes 8–15 k 8–15.
+                const int row = wn * FN * 8 + (FN - 1) * 8 + (lane & 7);
+                ldsm_x2(fb[FN - 1], bs[cur], row * LDT + ks * 8 + ((lane >> 3) & 1) * 4, scr);
+            }
+            TC_UNROLL
             for (int i = 0; i < FM; i++)
+                TC_UNROLL
                 for (int j = 0; j < FN; j++) mma_16816(acc[i][j], fa[i], fb[j], scr);
         }
         if (more) {
@@ -144,16 +168,22 @@ void tc_linear(const int M, const int N, const int K,
     // Lane (g, t) holds, in fragment (i, j), rows r0 + g and r0 + g + 8, columns c0 + 2t and c0 + 2t + 1.
     const int r0 = m0 + wm * FM * 16, c0 = n0 + wn * FN * 8;
 #if EPILOGUE < 3
+    TC_UNROLL
     for (int i = 0; i < FM; i++)
+        TC_UNROLL
         for (int j = 0; j < FN; j++)
+            TC_UNROLL
             for (int e = 0; e < 4; e++) {
                 const int row = r0 + i * 16 + g + 8 * (e / 2), col = c0 + j * 8 + 2 * t + e % 2;
                 if (row < M && col < N) vstore_half_rte(activate(acc[i][j][e] + vload_half(col, bias)), (size_t) row * N + col, y);
             }
 #else
     // z = product + bias + residual, in place; zero outside the matrix so that it adds nothing to the sums.
+    TC_UNROLL
     for (int i = 0; i < FM; i++)
+        TC_UNROLL
         for (int j = 0; j < FN; j++)
+            TC_UNROLL
             for (int e = 0; e < 4; e++) {
                 const int row = r0 + i * 16 + g + 8 * (e / 2), col = c0 + j * 8 + 2 * t + e % 2;
                 acc[i][j][e] = (row < M && col < N)
@@ -162,11 +192,16 @@ void tc_linear(const int M, const int N, const int K,
     // Row statistics: this lane's columns, then its quad's (quad_sum), then the WARPS_N warps side by side
     // (local memory). Row slot (i, h) is local row wm·FM·16 + i·16 + g + 8h.
     float mean[FM][2], inv[FM][2];
+    TC_UNROLL
     for (int pass = 0; pass < 2; pass++) {
+        TC_UNROLL
         for (int i = 0; i < FM; i++)
+            TC_UNROLL
             for (int h = 0; h < 2; h++) {
                 float s = 0.0f;
+                TC_UNROLL
                 for (int j = 0; j < FN; j++)
+                    TC_UNROLL
                     for (int e = 0; e < 2; e++) {
                         const int col = c0 + j * 8 + 2 * t + e;
                         const float z = acc[i][j][2 * h + e];
@@ -181,17 +216,23 @@ void tc_linear(const int M, const int N, const int K,
                 if (t == 0) partial[(wm * FM * 16 + i * 16 + g + 8 * h) * WARPS_N + wn] = s;
             }
         barrier(CLK_LOCAL_MEM_FENCE);
+        TC_UNROLL
         for (int i = 0; i < FM; i++)
+            TC_UNROLL
             for (int h = 0; h < 2; h++) {
                 float s = 0.0f;
+                TC_UNROLL
                 for (int v = 0; v < WARPS_N; v++) s += partial[(wm * FM * 16 + i * 16 + g + 8 * h) * WARPS_N + v];
                 if (pass == 0) mean[i][h] = s / N;
                 else inv[i][h] = 1.0f / sqrt(s / N + eps);
             }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
+    TC_UNROLL
     for (int i = 0; i < FM; i++)
+        TC_UNROLL
         for (int j = 0; j < FN; j++)
+            TC_UNROLL
             for (int e = 0; e < 4; e++) {
                 const int row = r0 + i * 16 + g + 8 * (e / 2), col = c0 + j * 8 + 2 * t + e % 2;
                 if (row < M && col < N) {

@@ -59,7 +59,7 @@ class OpenClBackendTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = KernelChoice.class, names = {"PORTABLE", "EMULATED"})
+    @EnumSource(value = KernelChoice.class, names = {"PORTABLE", "EMULATED", "AUTO"})
     void everyIntermediateIsWithinTheFp16ToleranceOfTheFloat64Reference(KernelChoice kernels) {
         long seed = PyTorch.seed("OpenClBackendTest " + kernels);
         Random r = new Random(seed);
@@ -68,7 +68,9 @@ class OpenClBackendTest {
         Batch b = batch(r, c, 5, 16);
         Map<String, double[]> want, got;
         try (BertEncoder ref = new BertEncoder(w, new ReferenceBackend()); BertEncoder ocl = new BertEncoder(w, new OpenClBackend(0, kernels))) {
-            assertEquals(kernels == KernelChoice.PORTABLE ? "portable" : "tensor-core-emulated", ((OpenClBackend) ocl.backend()).kernels());
+            String ran = ((OpenClBackend) ocl.backend()).kernels();
+            if (kernels != KernelChoice.AUTO) assertEquals(kernels == KernelChoice.PORTABLE ? "portable" : "tensor-core-emulated", ran);
+            System.out.println("[opencl] --kernels " + kernels.label() + ": " + ran + " (" + ((OpenClBackend) ocl.backend()).kernelsReason() + ")");
             want = trace(ref, b);
             got = trace(ocl, b);
         }
@@ -114,7 +116,7 @@ class OpenClBackendTest {
      * kernels; a pass of the shape before sets no kernel argument at all (launch sites keep theirs).
      */
     @ParameterizedTest
-    @EnumSource(value = KernelChoice.class, names = {"PORTABLE", "EMULATED"})
+    @EnumSource(value = KernelChoice.class, names = {"PORTABLE", "EMULATED", "AUTO"})
     void aPassIsFiveLaunchesPerLayerAndARepeatedShapeSetsNoArguments(KernelChoice kernels) {
         long seed = PyTorch.seed("OpenClBackendTest.launches");
         Random r = new Random(seed);
