@@ -77,8 +77,9 @@ void tc_attention(const int seq_len, const int hidden, const float scale_log2,
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
 
     // Keys and values travel through registers (loaded before the mma, stored after); the mask's bias per key
-    // is read when the tile is stored (a register copy of it was not kept reliably across the emulation's
-    // barriers by PoCL 3.1: measured, keys past S then scored 0 instead of −∞).
+    // is read when the tile is stored. (A register copy of it, loaded with the keys, kept its previous tile's
+    // value across the emulation's barriers under PoCL 3.1 — measured: keys past S scored 0 instead of −∞ — while
+    // the keys' and values' registers were right; the cause was not pinned down, reading late avoids it.)
     uint4 rk[T_PER], rv[T_PER];
     const int tiles = (seq_len + KT - 1) / KT;
 #define LOAD_TILE(j0)                                                                                     \
