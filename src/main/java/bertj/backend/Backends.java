@@ -1,6 +1,7 @@
 package bertj.backend;
 
 import bertj.backend.cpu.CpuBackend;
+import bertj.backend.opencl.KernelChoice;
 import bertj.backend.opencl.OpenClBackend;
 import bertj.backend.reference.ReferenceBackend;
 
@@ -20,8 +21,15 @@ public final class Backends {
 
     public static final List<String> NAMES = List.of("reference", "cpu", "opencl");
 
-    /** Options a backend may use: the OpenCL device index, the number of CPU threads (0 = all cores). */
-    public record Options(int device, int threads) {
+    /**
+     * Options a backend may use: the OpenCL device index, the number of CPU threads (0 = all cores), and which
+     * OpenCL kernels run (auto, portable, tensor-core; see {@link KernelChoice}).
+     */
+    public record Options(int device, int threads, KernelChoice kernels) {
+        public Options(int device, int threads) {
+            this(device, threads, KernelChoice.AUTO);
+        }
+
         public static Options defaults() {
             return new Options(0, 0);
         }
@@ -35,7 +43,7 @@ public final class Backends {
         return switch (name) {
             case "reference" -> new ReferenceBackend();
             case "cpu" -> new CpuBackend(options.threads());
-            case "opencl" -> new OpenClBackend(options.device());
+            case "opencl" -> new OpenClBackend(options.device(), options.kernels());
             default -> throw new IllegalArgumentException("unknown backend '" + name + "' (choose from " + String.join(", ", NAMES) + ")");
         };
     }

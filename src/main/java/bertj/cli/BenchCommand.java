@@ -3,6 +3,7 @@ package bertj.cli;
 import bertj.backend.Backend;
 import bertj.backend.Batch;
 import bertj.backend.cpu.CpuBackend;
+import bertj.backend.opencl.OpenClBackend;
 import bertj.encoder.BertEncoder;
 import bertj.model.BertConfig;
 import bertj.model.LoadedModel;
@@ -23,7 +24,8 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", description = {
         "Time the forward pass on random inputs: warm-up runs, then the median of timed runs.",
         "Inputs: random valid token ids and types, every row full length (no padding).",
-        "JSON fields: backend, batch, seq, threads, seq_per_s, ms_per_batch_median (and more)."})
+        "JSON fields: backend, batch, seq, threads, seq_per_s, ms_per_batch_median (and more; opencl adds kernels,",
+        "kernels_reason, launches_per_pass, host_us_per_launch, kernel_args_set_per_pass)."})
 public final class BenchCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -56,6 +58,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (warmup < 0) throw new CommandLine.ParameterException(cl, "--warmup must be 0 or more");
         if (runs < 1) throw new CommandLine.ParameterException(cl, "--runs must be at least 1");
         if (backend.threads < 0) throw new CommandLine.ParameterException(cl, "--threads must be 0 (all cores) or positive");
+        backend.check();
         LoadedModel loaded = model.load();
         BertConfig config = loaded.config();
         if (seq > config.maxPositions()) {
@@ -67,9 +70,12 @@ public final class BenchCommand implements Callable<Integer> {
         double[] ms = new double[runs];
         Map<String, long[]> ops;
         double workspaceMb = -1;
+        OpenClBackend ocl = be instanceof OpenClBackend o ? o : null;
+        long[] launches = null;
         try (BertEncoder encoder = new BertEncoder(loaded.weights(), timer != null ? timer : be)) {
             for (int i = 0; i < warmup; i++) encoder.forward(input);
             if (timer != null) timer.reset();
+            if (ocl != null) ocl.resetLaunchStats();
             for (int i = 0; i < runs; i++) {
                 long t0 = System.nanoTime();
                 encoder.forward(input);
@@ -77,6 +83,7 @@ public final class BenchCommand implements Callable<Integer> {
             }
             ops = timer != null ? timer.totals() : null;
             if (be instanceof CpuBackend c) workspaceMb = c.workspaceBytes() / 1048576.0;
+            if (ocl != null) launches = ocl.launchStats();
         }
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
@@ -102,6 +109,14 @@ public final class BenchCommand implements Callable<Integer> {
             root.put("runs", runs);
             root.put("precision", be.precision());
             if (be instanceof CpuBackend c) root.put("kernels", c.kernels());
+            if (ocl != null) {
+                root.put("kernels", ocl.kernels());
+                root.put("kernels_reason", ocl.kernelsReason());
+                root.put("device", ocl.device().label());
+                root.put("launches_per_pass", (double) launches[0] / runs);
+                root.put("host_us_per_launch", launches[0] == 0 ? 0 : launches[1] / 1e3 / launches[0]);
+                root.put("kernel_args_set_per_pass", (double) launches[2] / runs);
+            }
             root.put("gflop_per_batch", gflop);
             root.put("gflop_per_s", gflop / (median / 1e3));
             root.put("model", loaded.source().toString());
@@ -120,6 +135,11 @@ public final class BenchCommand implements Callable<Integer> {
                     sorted[0], sorted[runs - 1], gflop / (median / 1e3));
             out.printf("  peak heap %.0f MB%s%s%n", mem.peakHeapMb(), mem.peakRssMb() >= 0 ? String.format(", peak RSS %.0f MB", mem.peakRssMb()) : "",
                     workspaceMb >= 0 ? String.format(", activation workspace %.0f MB", workspaceMb) : "");
+            if (ocl != null) {
+                out.printf("  kernels %s (%s)%n", ocl.kernels(), ocl.kernelsReason());
+                out.printf("  %.0f launches per pass, %.1f us of host time per launch, %.0f kernel arguments set per pass%n",
+                        (double) launches[0] / runs, launches[0] == 0 ? 0 : launches[1] / 1e3 / launches[0], (double) launches[2] / runs);
+            }
             if (ops != null) {
                 double total = ops.values().stream().mapToLong(v -> v[0]).sum() / 1e6 / runs;
                 out.printf("  %-28s %10s %7s %8s%n", "op", "ms/batch", "share", "calls");

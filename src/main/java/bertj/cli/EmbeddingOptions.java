@@ -106,7 +106,7 @@ public class EmbeddingOptions {
         if (compare == null) return null;
         Run second;
         try {
-            Backend b = Backends.create(compare, new Backends.Options(primary.device, primary.threads));
+            Backend b = Backends.create(compare, primary.options());
             second = run(m, b, tok, pooling(), normalize, maxLen, batchSize, texts);
         } catch (RuntimeException | LinkageError e) {
             return new Comparison(compare, null, Main.describe(e), null);

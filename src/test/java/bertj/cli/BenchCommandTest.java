@@ -47,7 +47,31 @@ class BenchCommandTest {
             assertEquals(3 / (ms / 1e3), perS, 1e-9 * perS, j.toString());
             assertTrue(j.get("ms_per_batch_min").asDouble() <= ms && ms <= j.get("ms_per_batch_max").asDouble(), j.toString());
             assertEquals(4, j.get("runs").asInt());
+            if (backend.equals("opencl")) {
+                // which kernels ran and why, and the launches: 1 + 5 per layer + 1 (TINY has 2 layers)
+                assertTrue(List.of("portable", "tensor-core").contains(j.get("kernels").asText()), j.toString());
+                assertTrue(!j.get("kernels_reason").asText().isBlank(), j.toString());
+                assertEquals(12.0, j.get("launches_per_pass").asDouble(), j.toString());
+                assertTrue(j.get("host_us_per_launch").asDouble() > 0, j.toString());
+                assertEquals(0.0, j.get("kernel_args_set_per_pass").asDouble(), "repeated passes of one shape set no kernel arguments: " + j);
+            }
         }
+    }
+
+    @Test
+    void kernelsOptionChoosesTheOpenclKernels() throws Exception {
+        String m = tiny().toString();
+        Cli.Result r = Cli.run("bench", "--model", m, "--heads", "4", "--backend", "opencl", "--kernels", "portable",
+                "--batch", "1", "--seq", "5", "--warmup", "0", "--runs", "1", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertEquals("portable", j.get("kernels").asText());
+        assertEquals("--kernels portable", j.get("kernels_reason").asText());
+        // an unknown name is a usage error
+        r = Cli.run("bench", "--model", m, "--heads", "4", "--backend", "opencl", "--kernels", "fast", "--seq", "5");
+        assertEquals(2, r.code(), r.err());
+        assertEquals(1, r.errLines().length, r.err());
+        assertTrue(r.err().contains("unknown --kernels 'fast' (choose from auto, portable, tensor-core)"), r.err());
     }
 
     @Test

@@ -32,6 +32,28 @@ class DevicesCommandTest {
         assertTrue(d.get("global_mem_bytes").asLong() > 0);
         assertTrue(d.get("local_mem_bytes").asLong() > 0);
         assertTrue(d.get("fp16").isBoolean());
+        // which kernels --kernels auto runs there, and why
+        assertTrue(List.of("portable", "tensor-core").contains(d.get("kernels").asText()), d.toString());
+        assertFalse(d.get("kernels_reason").asText().isBlank(), d.toString());
+        assertTrue(text.out().contains("  kernels        " + d.get("kernels").asText() + ": "), text.out());
+        if (d.get("compute_capability").isNull()) {
+            assertEquals("portable", d.get("kernels").asText(), "tensor cores on a device that reports no compute capability");
+        }
+    }
+
+    /** Where the tensor-core kernels cannot run, asking for them is one line and exit 1 (PoCL: not an NVIDIA GPU). */
+    @Test
+    void askingForTensorCoresWhereTheyCannotRunIsOneLineAndExitOne(@TempDir Path dir) throws Exception {
+        Cli.Result devices = Cli.run("devices", "--json");
+        JsonNode d = new ObjectMapper().readTree(devices.out()).get("devices").get(0);
+        if (d.get("kernels").asText().equals("tensor-core")) return; // a GPU that takes them
+        Path model = dir.resolve("tiny.safetensors");
+        bertj.readers.SafeTensors.write(model, bertj.testing.RandomBert.tensors(bertj.testing.RandomBert.TINY, 3), java.util.Map.of());
+        Cli.Result r = Cli.run("bench", "--model", model.toString(), "--heads", "4", "--backend", "opencl", "--kernels", "tensor-core",
+                "--seq", "5", "--runs", "1", "--warmup", "0");
+        assertEquals(1, r.code(), r.err());
+        assertEquals(1, r.errLines().length, r.err());
+        assertTrue(r.err().contains("--kernels tensor-core cannot run here: "), r.err());
     }
 
     @Test
