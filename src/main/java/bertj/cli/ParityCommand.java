@@ -21,11 +21,7 @@ import java.util.concurrent.Callable;
         "Exit 0 when every tensor is within the backend's tolerance (docs/numerics.md), 1 otherwise."})
 public final class ParityCommand implements Callable<Integer> {
     @Mixin
-    ModelOptions model;
-    @Mixin
-    BackendOptions backend;
-    @Mixin
-    VerboseOption verbose;
+    EncoderOptions setup;
     @Option(names = "--reference", required = true, paramLabel = "REF.safetensors",
             description = "Inputs and PyTorch's outputs, as written by weights/reference.py.")
     Path reference;
@@ -36,11 +32,11 @@ public final class ParityCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        backend.check();
+        setup.check(spec.commandLine());
         ReferenceFile ref = ReferenceFile.read(reference);
-        var loaded = model.load();
+        var loaded = setup.load();
         Parity.Report r;
-        try (BertEncoder encoder = new BertEncoder(loaded.weights(), backend.create())) {
+        try (BertEncoder encoder = new BertEncoder(loaded.weights(), setup.backend())) {
             r = Parity.run(encoder, ref);
         }
         PrintWriter out = spec.commandLine().getOut();

@@ -6,7 +6,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 
-/** SQuAD window and decoding settings (run_squad.py's defaults), the vocabulary and its casing. */
+/** SQuAD window and decoding settings (run_squad.py's defaults), windows per pass, the vocabulary and its casing: qa's and squad's. */
 public class QaOptions {
     @Mixin
     VocabularyOptions vocabulary;
@@ -25,6 +25,10 @@ public class QaOptions {
 
     @Option(names = "--max-answer-length", paramLabel = "N", defaultValue = "30", description = "Longest answer in tokens (default ${DEFAULT-VALUE}).")
     int maxAnswerLength;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "16", converter = Converters.Positive.class,
+            description = "Windows per forward pass (default ${DEFAULT-VALUE}).")
+    int batch;
 
     QaSettings settings(CommandLine cmd) {
         try {

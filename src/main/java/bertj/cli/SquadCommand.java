@@ -38,13 +38,9 @@ import java.util.concurrent.Callable;
         "Progress goes to stderr: a bar with rate and time left on a terminal, plain lines otherwise."})
 public final class SquadCommand implements Callable<Integer> {
     @Mixin
-    ModelOptions model;
+    EncoderOptions setup;
     @Mixin
     QaOptions qa;
-    @Mixin
-    BackendOptions backend;
-    @Mixin
-    VerboseOption verbose;
 
     @Option(names = "--data", required = true, paramLabel = "dev-v1.1.json", description = "SQuAD v1.1 JSON (answers optional).")
     Path data;
@@ -54,9 +50,6 @@ public final class SquadCommand implements Callable<Integer> {
 
     @Option(names = "--nbest-out", paramLabel = "F", description = "Also write each question's n-best answers (text, probability, start_logit, end_logit).")
     Path nbestOut;
-
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "16", description = "Windows per forward pass (default ${DEFAULT-VALUE}).")
-    int batch;
 
     @Option(names = "--force", description = "Overwrite --out and --nbest-out if they exist.")
     boolean force;
@@ -71,8 +64,8 @@ public final class SquadCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         CommandLine cmd = spec.commandLine();
+        setup.check(cmd);
         QaSettings settings = qa.settings(cmd);
-        if (batch < 1) throw new CommandLine.ParameterException(cmd, "--batch must be at least 1, got " + batch);
         Progress.Mode mode = switch (progress) {
             case "auto" -> Progress.auto();
             case "bar" -> Progress.Mode.BAR;
@@ -89,12 +82,12 @@ public final class SquadCommand implements Callable<Integer> {
         }
         PrintWriter err = cmd.getErr();
         SquadData squad = SquadData.read(data);
-        LoadedModel loaded = model.load();
+        LoadedModel loaded = setup.load();
         BertTokenizer tok = qa.tokenizer(loaded);
 
         List<List<Answer>> answers;
         List<SquadData.Question> questions = new ArrayList<>();
-        try (QuestionAnswerer answerer = QuestionAnswerer.of(loaded, tok, backend.create(), settings, batch)) {
+        try (QuestionAnswerer answerer = QuestionAnswerer.of(loaded, tok, setup.backend(), settings, qa.batch)) {
             long t0 = System.nanoTime();
             List<QuestionAnswerer.Example> examples = new ArrayList<>();
             for (SquadData.Paragraph p : squad.paragraphs()) {
