@@ -34,7 +34,8 @@ import java.util.concurrent.Callable;
         "Answer every question of a SQuAD v1.1 file and write the predictions in the official format ({\"id\": \"answer\", ...}).",
         "When the file holds answers, print {\"exact_match\": ..., \"f1\": ...} as the official v1.1 evaluation computes them.",
         "Existing output files are not overwritten unless --force is given.",
-        "A question whose passage has no tokens is predicted as \"\".",
+        "A question whose passage has no tokens is predicted as \"\". A SQuAD v2.0 file, an unanswerable (is_impossible)",
+        "or an empty question is refused with the JSON path of the question.",
         "Progress goes to stderr: a bar with rate and time left on a terminal, plain lines otherwise."})
 public final class SquadCommand implements Callable<Integer> {
     @Mixin
