@@ -60,6 +60,8 @@ public final class ParityCommand implements Callable<Integer> {
         tol.put("precision", r.tolerance().precision());
         Json.putLimit(tol, "max_abs", r.tolerance().maxAbs());
         Json.putLimit(tol, "rel_l2", r.tolerance().relL2());
+        tol.put("rel_l2_per_layer", r.tolerance().relL2PerLayer());
+        Json.putLimit(tol, "logits_rel_l2", r.tolerance().logitsRelL2());
         Json.putLimit(tol, "logits_max_abs", r.tolerance().logitsMaxAbs());
         Json.putLimit(tol, "argmax_agreement", r.tolerance().argmaxAgreement());
         tol.put("argmax_tie", r.tolerance().argmaxTie());
