@@ -67,7 +67,7 @@ final class Converters {
         }
     }
 
-    /** Throws the usage error {@code message} for {@code cmd}. */
+    /** The usage error (exit 2) {@code message} of {@code cmd}, to throw. */
     static CommandLine.ParameterException usage(CommandLine cmd, String message) {
         return new CommandLine.ParameterException(cmd, message);
     }
