@@ -25,14 +25,11 @@ import java.util.concurrent.Callable;
         "Time the forward pass on random inputs: warm-up runs, then the median of timed runs.",
         "Inputs: random valid token ids and types, every row full length (no padding).",
         "JSON fields: backend, batch, seq, threads, seq_per_s, ms_per_batch_median (and more; opencl adds kernels,",
-        "kernels_reason, launches_per_pass, host_us_per_launch, kernel_args_set_per_pass)."})
+        "kernels_reason, launches_per_pass, host_us_per_launch, kernel_args_set_per_pass).",
+        "threads: the cpu backend's pool; 1 for reference (single-threaded) and for opencl, whose kernels run on the device named in \"device\"."})
 public final class BenchCommand implements Callable<Integer> {
     @Mixin
-    ModelOptions model;
-    @Mixin
-    BackendOptions backend;
-    @Mixin
-    VerboseOption verbose;
+    EncoderOptions setup;
     @Option(names = "--batch", paramLabel = "N", defaultValue = "1", description = "Sequences per batch (default 1).")
     int batch;
     @Option(names = "--seq", paramLabel = "S", defaultValue = "128", description = "Tokens per sequence (default 128).")
@@ -57,15 +54,14 @@ public final class BenchCommand implements Callable<Integer> {
         if (seq < 1) throw new CommandLine.ParameterException(cl, "--seq must be at least 1");
         if (warmup < 0) throw new CommandLine.ParameterException(cl, "--warmup must be 0 or more");
         if (runs < 1) throw new CommandLine.ParameterException(cl, "--runs must be at least 1");
-        if (backend.threads < 0) throw new CommandLine.ParameterException(cl, "--threads must be 0 (all cores) or positive");
-        backend.check();
-        LoadedModel loaded = model.load();
+        setup.check(cl);
+        LoadedModel loaded = setup.load();
         BertConfig config = loaded.config();
         if (seq > config.maxPositions()) {
             throw new CommandLine.ParameterException(cl, "--seq " + seq + " exceeds the model's " + config.maxPositions() + " positions");
         }
         Batch input = randomBatch(config, batch, seq, seed);
-        Backend be = backend.create();
+        Backend be = setup.backend();
         OpTimer timer = profile ? new OpTimer(be) : null;
         double[] ms = new double[runs];
         Map<String, long[]> ops;
@@ -88,8 +84,10 @@ public final class BenchCommand implements Callable<Integer> {
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
         double median = runs % 2 == 1 ? sorted[runs / 2] : (sorted[runs / 2 - 1] + sorted[runs / 2]) / 2;
-        int threads = be instanceof CpuBackend c ? c.threads()
-                : backend.threads == 0 ? Runtime.getRuntime().availableProcessors() : backend.threads;
+        // The threads the backend computes on: the cpu backend's pool; the reference backend is single-threaded; the
+        // opencl backend's host thread only enqueues, its kernels run on the device (named in "device").
+        int threads = be instanceof CpuBackend c ? c.threads() : 1;
+        String device = be instanceof OpenClBackend o ? o.device().label() : null;
         double gflop = flops(config, loaded.weights().hasQaHead(), batch, seq) / 1e9;
         double seqPerS = batch / (median / 1e3);
 
@@ -101,6 +99,7 @@ public final class BenchCommand implements Callable<Integer> {
             root.put("batch", batch);
             root.put("seq", seq);
             root.put("threads", threads);
+            if (device != null) root.put("device", device);
             root.put("seq_per_s", seqPerS);
             root.put("ms_per_batch_median", median);
             root.put("ms_per_batch_min", sorted[0]);
@@ -129,8 +128,9 @@ public final class BenchCommand implements Callable<Integer> {
             }
             out.println(Json.write(root));
         } else {
-            out.printf("%s (%s%s), %d threads, batch %d x seq %d: %d warm-up + %d timed runs%n", be.name(), be.precision(),
-                    be instanceof CpuBackend c ? ", " + c.kernels() : "", threads, batch, seq, warmup, runs);
+            out.printf("%s (%s%s), %s, batch %d x seq %d: %d warm-up + %d timed runs%n", be.name(), be.precision(),
+                    be instanceof CpuBackend c ? ", " + c.kernels() : "", device != null ? "device " + device
+                            : threads + (threads == 1 ? " thread" : " threads"), batch, seq, warmup, runs);
             out.printf("  %.1f seq/s   median %.2f ms per batch (min %.2f, max %.2f)   %.1f GFLOP/s%n", seqPerS, median,
                     sorted[0], sorted[runs - 1], gflop / (median / 1e3));
             out.printf("  peak heap %.0f MB%s%s%n", mem.peakHeapMb(), mem.peakRssMb() >= 0 ? String.format(", peak RSS %.0f MB", mem.peakRssMb()) : "",

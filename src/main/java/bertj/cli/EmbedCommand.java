@@ -24,13 +24,9 @@ import java.util.concurrent.Callable;
         "--model minilm is all-MiniLM-L6-v2, fetched by the build."})
 public final class EmbedCommand implements Callable<Integer> {
     @Mixin
-    ModelOptions model;
-    @Mixin
-    BackendOptions backend;
+    EncoderOptions setup;
     @Mixin
     EmbeddingOptions embedding;
-    @Mixin
-    VerboseOption verbose;
     @Option(names = "--normalize", description = "L2-normalise each embedding (what all-MiniLM-L6-v2 is trained for).")
     boolean normalize;
     @Option(names = "--json", description = "Print JSON: the settings and, per text, tokens and embedding.")
@@ -42,13 +38,13 @@ public final class EmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        embedding.check(backend);
+        embedding.check(spec.commandLine(), setup.backend);
         SentenceEmbedder.Pooling pooling = embedding.pooling();
-        LoadedModel m = model.load();
+        LoadedModel m = setup.load();
+        int maxLen = embedding.maxLength(spec.commandLine(), m);
         BertTokenizer tok = embedding.tokenizer(m);
-        int maxLen = embedding.maxLength(m);
-        EmbeddingOptions.Run run = EmbeddingOptions.run(m, backend.create(), tok, pooling, normalize, maxLen, embedding.batchSize, texts);
-        EmbeddingOptions.Comparison cmp = embedding.compare(m, backend, tok, normalize, maxLen, texts, run);
+        EmbeddingOptions.Run run = EmbeddingOptions.run(m, setup.backend(), tok, pooling, normalize, maxLen, embedding.batchSize, texts);
+        EmbeddingOptions.Comparison cmp = embedding.compare(m, setup.backend, tok, normalize, maxLen, texts, run);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             ObjectNode root = Json.object();
@@ -72,7 +68,7 @@ public final class EmbedCommand implements Callable<Integer> {
             if (cmp != null) EmbeddingOptions.compareJson(root, cmp);
             out.println(Json.write(root));
         } else {
-            out.printf(Locale.ROOT, "# %s (%s): %d dimensions, %s pooling%s; backend %s (%s), %.3f s%n", model.model, m.format(),
+            out.printf(Locale.ROOT, "# %s (%s): %d dimensions, %s pooling%s; backend %s (%s), %.3f s%n", setup.model.model, m.format(),
                     m.config().hiddenSize(), pooling.label(), normalize ? ", L2-normalised" : "", run.backend(), run.precision(), run.seconds());
             for (int i = 0; i < run.embeddings().size(); i++) {
                 Embedding e = run.embeddings().get(i);

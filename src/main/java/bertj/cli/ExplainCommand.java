@@ -42,13 +42,9 @@ import java.util.concurrent.Callable;
         "See docs/explain.md."})
 public final class ExplainCommand implements Callable<Integer> {
     @Mixin
-    ModelOptions model;
+    EncoderOptions setup;
     @Mixin
     QaOptions qa;
-    @Mixin
-    BackendOptions backend;
-    @Mixin
-    VerboseOption verbose;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
@@ -86,7 +82,7 @@ public final class ExplainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         CommandLine cmd = spec.commandLine();
-        backend.check();
+        setup.check(cmd);
         // the window settings only apply to questions; a text is only cut to --max-seq-length
         if (input.text != null && qa.maxSeqLength < 3) {
             throw new CommandLine.ParameterException(cmd, "--max-seq-length must leave room for [CLS], a token and [SEP] (at least 3)");
@@ -104,7 +100,7 @@ public final class ExplainCommand implements Callable<Integer> {
         if (input.question != null && input.question.question.isBlank()) throw new Main.UserError("the question is empty");
         if (input.question != null && input.question.context.isBlank()) throw new Main.UserError("the context is empty");
 
-        LoadedModel loaded = model.load();
+        LoadedModel loaded = setup.load();
         BertTokenizer tok = qa.tokenizer(loaded, settings == null ? bertj.tokenizer.LowerCasing.HF : qa.lowerCasing(cmd, settings));
         Explanation e = input.text != null ? text(loaded, tok) : question(loaded, tok, settings);
         ExplainReport.write(e, out);
@@ -147,7 +143,7 @@ public final class ExplainCommand implements Callable<Integer> {
                     enc.ids().length, keep, max));
         }
         Capture c;
-        try (BertEncoder encoder = new BertEncoder(loaded.weights(), backend.create())) {
+        try (BertEncoder encoder = new BertEncoder(loaded.weights(), setup.backend())) {
             c = Capture.run(encoder, ids, new int[ids.length]);
         }
         List<Explanation.Setting> s = common(loaded, tok, c);
@@ -162,7 +158,7 @@ public final class ExplainCommand implements Callable<Integer> {
                     + " explain a plain input with --text instead");
         }
         String q = input.question.question, ctx = input.question.context;
-        try (QuestionAnswerer answerer = QuestionAnswerer.of(loaded, tok, backend.create(), settings, 1)) {
+        try (QuestionAnswerer answerer = QuestionAnswerer.of(loaded, tok, setup.backend(), settings, 1)) {
             Passage passage = answerer.passage(ctx);
             if (passage.tokens().isEmpty()) throw new Main.UserError("the context has no tokens once control and zero-width characters are removed");
             if (tok.encode(q).ids().length == 0) throw new Main.UserError("the question has no tokens once control and zero-width characters are removed");
@@ -217,7 +213,8 @@ public final class ExplainCommand implements Callable<Integer> {
         s.add(new Explanation.Setting("tokenizer", tok.describe()));
         s.add(new Explanation.Setting("tokens", Integer.toString(c.seqLen())));
         s.add(new Explanation.Setting("backend", c.backend() + " (" + c.precision() + ")"
-                + (backend.threads > 0 ? ", " + backend.threads + " threads" : "") + (c.backend().equals("opencl") ? ", device " + backend.device : "")));
+                + (setup.backend.threads != null && setup.backend.threads > 0 ? ", " + setup.backend.threads + " threads" : "")
+                + (c.backend().equals("opencl") ? ", device " + (setup.backend.device == null ? 0 : setup.backend.device) : "")));
         s.add(new Explanation.Setting("GELU", loaded.config().gelu().label()));
         s.add(new Explanation.Setting("forward pass", String.format(Locale.ROOT, "%.3f s (with the copies of every intermediate to the host)", c.seconds())));
         String v = Main.class.getPackage().getImplementationVersion();
@@ -236,8 +233,8 @@ public final class ExplainCommand implements Callable<Integer> {
 
     /** The model as the user named it: "minilm", or the file's name. */
     private String title(LoadedModel m) {
-        Path name = model.model.getFileName();
-        return name == null ? model.model.toString() : name.toString();
+        Path name = setup.model.model.getFileName();
+        return name == null ? setup.model.model.toString() : name.toString();
     }
 
     private static String info(LoadedModel m) {

@@ -33,13 +33,9 @@ import java.util.concurrent.Callable;
         "with --decoding nvidia it is NVIDIA's placeholder \"empty\" (score 0, probability 1, start/end null)."})
 public final class QaCommand implements Callable<Integer> {
     @Mixin
-    ModelOptions model;
+    EncoderOptions setup;
     @Mixin
     QaOptions qa;
-    @Mixin
-    BackendOptions backend;
-    @Mixin
-    VerboseOption verbose;
 
     @Option(names = "--question", required = true, paramLabel = "Q", description = "The question.")
     String question;
@@ -61,9 +57,6 @@ public final class QaCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "16", description = "Windows per forward pass (default ${DEFAULT-VALUE}).")
-    int batch;
-
     @Option(names = "--max-context-chars", paramLabel = "N", defaultValue = "100000",
             description = "Refuse longer passages (0: no limit; default ${DEFAULT-VALUE}). A passage takes one forward pass per"
                     + " window, about one per 128 tokens, so a megabyte of text is thousands of passes.")
@@ -75,12 +68,12 @@ public final class QaCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         CommandLine cmd = spec.commandLine();
+        setup.check(cmd);
         QaSettings settings = qa.settings(cmd, Decoding.MASKED);
         LowerCasing lowerCasing = qa.lowerCasing(cmd, settings);
         if (topK < 1 || topK > settings.nBestSize()) {
             throw new CommandLine.ParameterException(cmd, "--top-k must be between 1 and --n-best-size (" + settings.nBestSize() + "), got " + topK);
         }
-        if (batch < 1) throw new CommandLine.ParameterException(cmd, "--batch must be at least 1, got " + batch);
         if (maxContextChars < 0) throw new CommandLine.ParameterException(cmd, "--max-context-chars must be 0 (no limit) or positive");
         String ctx = context.file != null ? Utf8.read(context.file, "the passage as UTF-8 text") : context.text;
         if (question.isBlank()) throw new Main.UserError("the question is empty");
@@ -91,11 +84,11 @@ public final class QaCommand implements Callable<Integer> {
                     + "it would take about %,d windows of %d tokens; pass a larger limit, or 0 for none, to run it anyway",
                     chars, maxContextChars, Math.max(1, chars / 4 / settings.docStride()), settings.maxSeqLength()));
         }
-        LoadedModel loaded = model.load();
+        LoadedModel loaded = setup.load();
         BertTokenizer tok = qa.tokenizer(loaded, lowerCasing);
         List<Answer> answers;
-        try (QuestionAnswerer qa = QuestionAnswerer.of(loaded, tok, backend.create(), settings, batch)) {
-            answers = qa.answers(question, ctx, topK);
+        try (QuestionAnswerer answerer = QuestionAnswerer.of(loaded, tok, setup.backend(), settings, qa.batch)) {
+            answers = answerer.answers(question, ctx, topK);
         }
         PrintWriter out = cmd.getOut();
         if (answers.isEmpty() || answers.get(0).isPlaceholder()) {

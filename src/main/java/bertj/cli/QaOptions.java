@@ -9,7 +9,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 
-/** SQuAD window and decoding settings (run_squad.py's defaults), the vocabulary and its casing. */
+/** SQuAD window and decoding settings (run_squad.py's defaults), windows per pass, the vocabulary and its casing: qa's and squad's. */
 public class QaOptions {
     @Mixin
     VocabularyOptions vocabulary;
@@ -37,6 +37,10 @@ public class QaOptions {
                     + " n-best positions, repeated texts removed per window, \"empty\" when no span is left); masked: padding never"
                     + " competes (Hugging Face's pipeline). Default: nvidia for squad, masked for qa (see docs/qa.md).")
     String decoding;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "16", converter = Converters.Positive.class,
+            description = "Windows per forward pass (default ${DEFAULT-VALUE}).")
+    int batch;
 
     /** The settings; {@code otherwise} is the command's default decoding. */
     QaSettings settings(CommandLine cmd, Decoding otherwise) {

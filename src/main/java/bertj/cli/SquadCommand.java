@@ -40,16 +40,13 @@ import java.util.concurrent.Callable;
         "Decoding: nvidia (default) gives exactly NVIDIA's run_squad.py predictions and n-best lists; masked lets padding never compete.",
         "Existing output files are not overwritten unless --force is given.",
         "A question whose passage has no tokens is predicted as \"\" (masked) or, as NVIDIA's script does, left out (nvidia).",
+        "A SQuAD v2.0 file, an unanswerable (is_impossible) or an empty question is refused with the JSON path of the question.",
         "Progress goes to stderr: a bar with rate and time left on a terminal, plain lines otherwise."})
 public final class SquadCommand implements Callable<Integer> {
     @Mixin
-    ModelOptions model;
+    EncoderOptions setup;
     @Mixin
     QaOptions qa;
-    @Mixin
-    BackendOptions backend;
-    @Mixin
-    VerboseOption verbose;
 
     @Option(names = "--data", required = true, paramLabel = "dev-v1.1.json", description = "SQuAD v1.1 JSON (answers optional).")
     Path data;
@@ -59,9 +56,6 @@ public final class SquadCommand implements Callable<Integer> {
 
     @Option(names = "--nbest-out", paramLabel = "F", description = "Also write each question's n-best answers (text, probability, start_logit, end_logit).")
     Path nbestOut;
-
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "16", description = "Windows per forward pass (default ${DEFAULT-VALUE}).")
-    int batch;
 
     @Option(names = "--force", description = "Overwrite --out and --nbest-out if they exist.")
     boolean force;
@@ -81,10 +75,10 @@ public final class SquadCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         CommandLine cmd = spec.commandLine();
+        setup.check(cmd);
         QaSettings settings = qa.settings(cmd, Decoding.NVIDIA);
         LowerCasing lowerCasing = qa.lowerCasing(cmd, settings);
         boolean nvidia = settings.decoding() == Decoding.NVIDIA;
-        if (batch < 1) throw new CommandLine.ParameterException(cmd, "--batch must be at least 1, got " + batch);
         Progress.Mode mode = switch (progress) {
             case "auto" -> Progress.auto();
             case "bar" -> Progress.Mode.BAR;
@@ -101,7 +95,7 @@ public final class SquadCommand implements Callable<Integer> {
         }
         PrintWriter err = cmd.getErr();
         SquadData squad = SquadData.read(data);
-        LoadedModel loaded = model.load();
+        LoadedModel loaded = setup.load();
         BertTokenizer tok = qa.tokenizer(loaded, lowerCasing);
 
         List<Prediction> answers;
@@ -109,7 +103,7 @@ public final class SquadCommand implements Callable<Integer> {
         int windows;
         long tokens = 0;
         long t0 = System.nanoTime();
-        try (QuestionAnswerer answerer = QuestionAnswerer.of(loaded, tok, backend.create(), settings, batch)) {
+        try (QuestionAnswerer answerer = QuestionAnswerer.of(loaded, tok, setup.backend(), settings, qa.batch)) {
             List<QuestionAnswerer.Example> examples = new ArrayList<>();
             for (SquadData.Paragraph p : squad.paragraphs()) {
                 Passage passage = answerer.passage(p.context());

@@ -85,7 +85,8 @@ public final class ModelLoader {
 
     /**
      * @param gelu   force this GELU form (null: decide from the checkpoint)
-     * @param heads  force this number of attention heads (null: config file or preset)
+     * @param heads  the number of attention heads where neither a config file nor the graph tells it (null: a preset
+     *               for the hidden size); a value that contradicts either is refused
      * @param config a config.json / bert_config.json to use (null: look beside a directory's weights)
      */
     public record Options(GeluForm gelu, Integer heads, Path config) {
@@ -222,9 +223,14 @@ public final class ModelLoader {
         Config cfg = cfgJson != null
                 ? fromJson(where, configFile, cfgJson, canonical, src, options)
                 : fromShapes(where, canonical, layers, options, facts);
-        if (facts != null && facts.heads() != null && options.heads() == null && cfg.config.numHeads() != facts.heads()) {
+        if (facts != null && facts.heads() != null && options.heads() != null && !options.heads().equals(facts.heads())) {
+            throw new ModelFileException(where + ": --heads " + options.heads() + " contradicts the model: " + facts.headsFrom()
+                    + "; leave --heads out (it applies only where neither a config file nor the graph tells)");
+        }
+        if (facts != null && facts.heads() != null && cfg.config.numHeads() != facts.heads()) {
             throw new ModelFileException(where + ": " + configFile.getFileName() + " says " + cfg.config.numHeads()
-                    + " attention heads but the graph uses " + facts.heads() + " (" + facts.headsFrom() + "); pass --heads N");
+                    + " attention heads but the model's graph uses " + facts.heads() + " (" + facts.headsFrom() + "); correct "
+                    + configFile.getFileName() + (options.config() != null ? " or leave --config out" : ""));
         }
         BertConfig config = cfg.config;
         if (config.numLayers() != layers && cfgJson != null) {
@@ -389,7 +395,18 @@ public final class ModelLoader {
         int declaredVocab = intField(j, "vocab_size", name, -1);
         int hidden = intField(j, "hidden_size", name, 0);
         int layers = intField(j, "num_hidden_layers", name, 0);
-        int heads = options.heads() != null ? options.heads() : intField(j, "num_attention_heads", name, 0);
+        int heads;
+        if (j.has("num_attention_heads")) {
+            heads = intField(j, "num_attention_heads", name, 0);
+            if (options.heads() != null && options.heads() != heads) {
+                throw new ModelFileException(where + ": --heads " + options.heads() + " contradicts " + name + ", which says "
+                        + heads + " (num_attention_heads); leave --heads out (it applies only where neither a config file nor the graph tells)");
+            }
+        } else if (options.heads() != null) {
+            heads = options.heads();
+        } else {
+            heads = intField(j, "num_attention_heads", name, 0);
+        }
         int inter = intField(j, "intermediate_size", name, 0);
         int pos = intField(j, "max_position_embeddings", name, 0);
         int types = intField(j, "type_vocab_size", name, 2);

@@ -104,9 +104,8 @@ public final class Parity {
             ref2 += expected[i] * expected[i];
         }
         double rel = Math.sqrt(diff2) / Math.max(Math.sqrt(ref2), Double.MIN_NORMAL);
-        boolean logits = name.endsWith("_logits");
-        double limAbs = logits ? tol.logitsMaxAbs() : tol.maxAbs();
-        double limRel = tol.relL2();
+        double limAbs = tol.maxAbsLimit(name);
+        double limRel = tol.relL2Limit(name);
         boolean pass = !Double.isNaN(maxAbs) && !Double.isNaN(rel)
                 && (Double.isNaN(limAbs) || maxAbs <= limAbs)
                 && (Double.isNaN(limRel) || rel <= limRel);

@@ -1,6 +1,8 @@
 package bertj.cli;
 
+import bertj.readers.SafeTensors;
 import bertj.testing.Cli;
+import bertj.testing.RandomBert;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
@@ -9,6 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -56,12 +59,30 @@ class DevicesCommandTest {
         assertTrue(r.err().contains("--kernels tensor-core cannot run here: "), r.err());
     }
 
+    /**
+     * A real model and a run that works on device 0: the same run on device 42 fails because of the device number,
+     * with the line that says so (not because some file is missing).
+     */
     @Test
-    void aDeviceNumberThatDoesNotExistIsAOneLineErrorWithExitOne() {
-        Cli.Result r = Cli.run("parity", "--model", "/nonexistent.pt", "--reference", "/nonexistent.safetensors", "--backend", "opencl",
-                "--device", "42");
-        assertEquals(1, r.code());
+    void aDeviceNumberThatDoesNotExistIsAOneLineErrorWithExitOne(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("tiny.safetensors");
+        SafeTensors.write(model, RandomBert.tensors(RandomBert.TINY, 3), Map.of());
+        List<String> run = List.of("bench", "--model", model.toString(), "--heads", "4", "--batch", "1", "--seq", "4",
+                "--warmup", "0", "--runs", "1", "--backend", "opencl", "--device");
+        Cli.Result ok = Cli.run(with(run, "0"));
+        assertEquals(0, ok.code(), ok.err());
+        int devices = new ObjectMapper().readTree(Cli.run("devices", "--json").out()).get("devices").size();
+        Cli.Result r = Cli.run(with(run, Integer.toString(devices)));
+        assertEquals(1, r.code(), r.err());
         assertEquals(1, r.errLines().length, r.err());
+        assertTrue(r.err().startsWith("bertj: OpenCL device " + devices + " does not exist: this machine has " + devices), r.err());
+        assertEquals("", r.out());
+    }
+
+    private static String[] with(List<String> args, String last) {
+        List<String> all = new java.util.ArrayList<>(args);
+        all.add(last);
+        return all.toArray(String[]::new);
     }
 
     /** The ICD loader reads OCL_ICD_VENDORS once per process, so this runs bertj in a child JVM. */

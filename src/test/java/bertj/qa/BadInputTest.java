@@ -140,6 +140,13 @@ class BadInputTest {
                         "qas[1].id: \"1\" is used by another question"},
                 {"{\"data\": [{\"paragraphs\": [{\"context\": \"c\", \"qas\": [{\"id\": \"1\", \"question\": \"q\", \"answers\": [{\"answer_start\": 0}]}]}]}]}",
                         "answers[0].text: missing"},
+                // issue 9 items 4 and 5: a SQuAD v2.0 file, an unanswerable question, an empty question
+                {"{\"version\": \"v2.0\", \"data\": [{\"paragraphs\": [{\"context\": \"c\", \"qas\": [{\"id\": \"1\", \"question\": \"q\"}]}]}]}",
+                        "version \"v2.0\": a SQuAD v2.0 file"},
+                {"{\"data\": [{\"paragraphs\": [{\"context\": \"c\", \"qas\": [{\"id\": \"x9\", \"question\": \"q\", \"answers\": [], \"is_impossible\": true}]}]}]}",
+                        "data[0].paragraphs[0].qas[0].is_impossible: question \"x9\" is marked unanswerable (SQuAD v2.0)"},
+                {"{\"version\": \"1.1\", \"data\": [{\"paragraphs\": [{\"context\": \"c\", \"qas\": [{\"id\": \"q7\", \"question\": \" \\t\"}]}]}]}",
+                        "data[0].paragraphs[0].qas[0].question: question \"q7\" is empty"},
         };
         for (int i = 0; i < cases.length; i++) {
             Path data = file("schema-" + i + ".json", cases[i][0]);
