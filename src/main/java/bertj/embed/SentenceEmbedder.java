@@ -68,16 +68,45 @@ public final class SentenceEmbedder {
         List<Embedding> out = new ArrayList<>(texts.size());
         for (int from = 0; from < texts.size(); from += batchSize) {
             List<String> chunk = texts.subList(from, Math.min(texts.size(), from + batchSize));
-            List<BertTokenizer.Sequence> enc = chunk.stream().map(t -> tokenizer.sequence(t, maxTokens)).toList();
-            Batch batch = batch(enc, tokenizer.vocab().padId());
-            double[] hidden = encoder.forward(batch, true, null).lastHidden();
-            double[][] pooled = pool(hidden, batch, encoder.config().hiddenSize(), pooling);
+            List<BertTokenizer.Sequence> enc = chunk.stream().map(this::sequence).toList();
+            double[][] vectors = embedSequences(enc);
             for (int i = 0; i < chunk.size(); i++) {
-                double[] v = normalize ? normalized(pooled[i]) : pooled[i];
-                out.add(new Embedding(chunk.get(i), enc.get(i).ids().length, enc.get(i).truncated(), v));
+                out.add(new Embedding(chunk.get(i), enc.get(i).ids().length, enc.get(i).truncated(), vectors[i]));
             }
         }
         return out;
+    }
+
+    /** The model's input for one text: [CLS], its tokens cut to this embedder's max length, [SEP]. */
+    public BertTokenizer.Sequence sequence(String text) {
+        return tokenizer.sequence(text, maxTokens);
+    }
+
+    /**
+     * One forward pass over exactly these sequences, as one right-padded batch: their pooled embeddings, in order,
+     * L2-normalised when this embedder normalises. A sequence's embedding does not depend on what else is in the
+     * batch (padded keys are masked; on the cpu backend it is bit for bit the same as alone).
+     */
+    public double[][] embedSequences(List<BertTokenizer.Sequence> sequences) {
+        Batch batch = batch(sequences, tokenizer.vocab().padId());
+        double[] hidden = encoder.forward(batch, true, null).lastHidden();
+        double[][] pooled = pool(hidden, batch, encoder.config().hiddenSize(), pooling);
+        if (normalize) {
+            for (int i = 0; i < pooled.length; i++) pooled[i] = normalized(pooled[i]);
+        }
+        return pooled;
+    }
+
+    public Pooling pooling() {
+        return pooling;
+    }
+
+    public int maxTokens() {
+        return maxTokens;
+    }
+
+    public BertTokenizer tokenizer() {
+        return tokenizer;
     }
 
     /**

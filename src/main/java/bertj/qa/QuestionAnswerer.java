@@ -141,6 +141,15 @@ public final class QuestionAnswerer implements AutoCloseable {
         if (k < 1 || k > settings.nBestSize()) {
             throw new IllegalArgumentException("top-k must be between 1 and the n-best size " + settings.nBestSize() + " (got " + k + ")");
         }
+        List<Answer> all = predict(List.of(example(question, context)), null).get(0);
+        return all.subList(0, Math.min(k, all.size()));
+    }
+
+    /**
+     * A question about a context, checked as {@link #answers} checks it: an empty question or context, or one with
+     * nothing left after text cleaning, is an IllegalArgumentException.
+     */
+    public Example example(String question, String context) {
         if (question == null || question.isBlank()) throw new IllegalArgumentException("the question is empty");
         if (context == null || context.isBlank()) throw new IllegalArgumentException("the context is empty");
         Passage p = passage(context);
@@ -151,8 +160,7 @@ public final class QuestionAnswerer implements AutoCloseable {
         if (q.ids().length == 0) {
             throw new IllegalArgumentException("the question has no tokens once control and zero-width characters are removed");
         }
-        List<Answer> all = predict(List.of(new Example("", question, p)), null).get(0);
-        return all.subList(0, Math.min(k, all.size()));
+        return new Example("", question, p);
     }
 
     /** A context split into words and tokens, to share between questions about it. */
@@ -181,6 +189,14 @@ public final class QuestionAnswerer implements AutoCloseable {
         List<Feature> all = new ArrayList<>();
         for (List<Feature> f : perExample) all.addAll(f);
         Batches.Logits logits = Batches.run(encoder, encoder, all, batchSize, tokenizer.vocab().padId(), progress);
+        return decode(examples, perExample, logits);
+    }
+
+    /**
+     * Decodes each example from logits computed elsewhere (a server batching features of many requests):
+     * {@code logits} holds one start and one end row per feature, the features of all examples in order.
+     */
+    public List<List<Answer>> decode(List<Example> examples, List<List<Feature>> perExample, Batches.Logits logits) {
         List<List<Answer>> out = new ArrayList<>(examples.size());
         int at = 0;
         for (int i = 0; i < examples.size(); i++) {
