@@ -44,6 +44,7 @@ public final class Api implements HttpTransport.Handler {
     private final java.util.function.Consumer<String> log;
     private final String version;
     private volatile boolean draining;
+    private volatile long drainStarted;
     private final Map<Route, Metrics.Counter> count = new LinkedHashMap<>(), success = new LinkedHashMap<>();
     private final Map<Route, Metrics.Histogram> duration = new LinkedHashMap<>();
 
@@ -71,9 +72,17 @@ public final class Api implements HttpTransport.Handler {
         }
     }
 
-    /** From now on every request but /metrics is answered 503 and its connection closed. */
+    /**
+     * Shutting down: a request received from now on (but /metrics) is answered 503 and its connection closed; one
+     * received before — in flight, perhaps still uploading its body — is served as usual, then its connection closed.
+     */
     public void drain() {
+        drainStarted = System.nanoTime();
         draining = true;
+    }
+
+    private boolean refused(HttpTransport.Request r) {
+        return draining && r.received() - drainStarted >= 0;
     }
 
     @Override
@@ -101,7 +110,7 @@ public final class Api implements HttpTransport.Handler {
             }
             if (route == Route.METRICS) return ok(route, t0, new HttpTransport.Response(200, METRICS_TYPE,
                     metrics.prometheus().getBytes(StandardCharsets.UTF_8), Map.of(), false));
-            if (draining) throw new ApiException(ErrorType.UNHEALTHY, "the server is shutting down; send the request to another instance");
+            if (refused(request)) throw new ApiException(ErrorType.UNHEALTHY, "the server is shutting down; send the request to another instance");
             Engine e = engine.get();
             if (e == null) throw new ApiException(ErrorType.UNHEALTHY, "the model is still loading; try again shortly");
             HttpTransport.Response r = switch (route) {

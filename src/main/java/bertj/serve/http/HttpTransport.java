@@ -20,8 +20,10 @@ public interface HttpTransport {
      * @param headers  header names in lower case, each with its values
      * @param body     the body (empty when there is none, or when it was too large)
      * @param tooLarge the body was over the payload limit and was not read
+     * @param received {@link System#nanoTime} when its headers had been read (before its body): a request received
+     *                 before a shutdown began is in flight and is answered
      */
-    record Request(String method, String path, Map<String, List<String>> headers, byte[] body, boolean tooLarge) {
+    record Request(String method, String path, Map<String, List<String>> headers, byte[] body, boolean tooLarge, long received) {
         /** The first value of a header (any case), or null. */
         public String header(String name) {
             List<String> v = headers.get(name.toLowerCase(Locale.ROOT));

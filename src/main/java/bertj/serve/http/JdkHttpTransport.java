@@ -92,6 +92,7 @@ public final class JdkHttpTransport implements HttpTransport {
     }
 
     private Request read(HttpExchange x) throws IOException {
+        long received = System.nanoTime();
         Map<String, List<String>> headers = new LinkedHashMap<>();
         for (Map.Entry<String, List<String>> h : x.getRequestHeaders().entrySet()) {
             headers.put(h.getKey().toLowerCase(Locale.ROOT), List.copyOf(h.getValue()));
@@ -106,13 +107,13 @@ public final class JdkHttpTransport implements HttpTransport {
                 declared = -1;
             }
         }
-        if (declared > payloadLimit) return new Request(method, path, headers, new byte[0], true);
+        if (declared > payloadLimit) return new Request(method, path, headers, new byte[0], true, received);
         byte[] body;
         try (InputStream in = x.getRequestBody()) {
             body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, payloadLimit + 1));
         }
-        if (body.length > payloadLimit) return new Request(method, path, headers, new byte[0], true);
-        return new Request(method, path, headers, body, false);
+        if (body.length > payloadLimit) return new Request(method, path, headers, new byte[0], true, received);
+        return new Request(method, path, headers, body, false, received);
     }
 
     private static void write(HttpExchange x, Response r) throws IOException {
