@@ -128,7 +128,8 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             throw new Main.UserError(e.getMessage());
         }
         try {
-            err.println("bertj serve: listening on " + server.url() + " (loading the model; /health answers 503 until it is ready)");
+            err.println("bertj serve: listening on " + server.url() + ", pid " + ProcessHandle.current().pid()
+                    + " (loading the model; /health answers 503 until it is ready)");
             err.flush();
             LoadedModel m = model.load();
             BertTokenizer tok = qa.tokenizer(m);
