@@ -31,7 +31,8 @@ import java.util.regex.Pattern;
  * A closed-loop load generator for {@code bertj serve}: N clients, each sending its next request as soon as the
  * previous one is answered, over keep-alive connections, for a fixed time after a warm-up; then requests/s,
  * tokens/s (the server's x-compute-tokens), latency percentiles over every request, errors by status, the
- * server's RSS once a second, and — from /metrics before and after — the batches the server formed.
+ * server's RSS once a second, and — from /metrics at the window's start and end — the batches the server formed. A
+ * request counts when it completes inside the window, wherever it started.
  *
  * <p>Traffic goes to this machine only: a URL whose host is not 127.0.0.1, ::1 or localhost is refused. Bounded in
  * time (warm-up + seconds + the last answers) and in count ({@code --max-requests}). Run by scripts/bench-serve.sh;
@@ -89,25 +90,37 @@ public final class LoadGen {
 
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10))
                 .executor(Executors.newFixedThreadPool(2)).build();
-        Map<String, Double> before = metrics(client, url);
         long t0 = System.nanoTime();
         long startMeasure = t0 + (long) (warmup * 1e9), end = startMeasure + (long) (seconds * 1e9);
         AtomicLong sent = new AtomicLong();
         List<List<Result>> perClient = new ArrayList<>();
         Map<Integer, LongAdder> statuses = new ConcurrentHashMap<>();
-        LongAdder ioErrors = new LongAdder();
         List<double[]> rss = new ArrayList<>();
-        java.util.concurrent.atomic.AtomicReference<Map<String, Double>> atStart = new java.util.concurrent.atomic.AtomicReference<>();
+        // /metrics at the start and at the end of the measured window, each stamped with when it was read
+        java.util.concurrent.atomic.AtomicReference<Map<String, Double>> atStart = new java.util.concurrent.atomic.AtomicReference<>(),
+                atEnd = new java.util.concurrent.atomic.AtomicReference<>();
+        long[] stamps = new long[2];
+        Thread scraper = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                sleepUntil(startMeasure);
+                atStart.set(metrics(client, url));
+                stamps[0] = System.nanoTime();
+                sleepUntil(end);
+                atEnd.set(metrics(client, url));
+                stamps[1] = System.nanoTime();
+            } catch (InterruptedException | IOException e) {
+                // the run ends
+            }
+        });
         Thread sampler = Thread.ofPlatform().daemon().start(() -> {
             try {
-                while (System.nanoTime() < startMeasure) Thread.sleep(Math.max(1, (startMeasure - System.nanoTime()) / 1_000_000));
-                atStart.set(metrics(client, url));
-                while (System.nanoTime() < end) {
+                sleepUntil(startMeasure);
+                for (int i = 0; System.nanoTime() < end; i++) {
                     double mb = pid > 0 ? rssMb(pid) : -1;
                     synchronized (rss) {
                         rss.add(new double[] {(System.nanoTime() - startMeasure) / 1e9, mb});
                     }
-                    Thread.sleep(1000);
+                    sleepUntil(startMeasure + (i + 1) * 1_000_000_000L);
                 }
             } catch (InterruptedException | IOException e) {
                 // the run ends
@@ -138,25 +151,26 @@ public final class LoadGen {
                             return;
                         }
                         long done = System.nanoTime();
-                        if (s >= startMeasure && done <= end + 120_000_000_000L) {
+                        // what completes inside the window counts, wherever it started (a closed loop's throughput)
+                        if (done >= startMeasure && done <= end) {
                             mine.add(new Result(done - s, status, tokens));
                             statuses.computeIfAbsent(status, k -> new LongAdder()).increment();
-                            if (status < 0) ioErrors.increment();
                         }
                     }
                 });
             }
         }
-        long finished = System.nanoTime();
-        sampler.interrupt();
-        Map<String, Double> after = metrics(client, url);
-        Map<String, Double> start = atStart.get() != null ? atStart.get() : before;
+        scraper.join();
+        sampler.join();
+        Map<String, Double> start = atStart.get(), after = atEnd.get();
+        if (start == null || after == null) throw new IllegalStateException("/metrics could not be read at the window's ends");
+        double scraped = (stamps[1] - stamps[0]) / 1e9;
 
         List<Result> all = new ArrayList<>();
         for (List<Result> l : perClient) all.addAll(l);
         long[] lat = all.stream().filter(x -> x.status() == 200).mapToLong(Result::nanos).sorted().toArray();
         long ok = lat.length, tokens = all.stream().filter(x -> x.status() == 200).mapToLong(Result::tokens).sum();
-        double window = Math.min(seconds, (finished - startMeasure) / 1e9);
+        double window = seconds;
         ObjectNode out = JSON.createObjectNode();
         out.put("label", a.getOrDefault("label", mix + " x" + clients));
         out.put("mix", mix);
@@ -187,8 +201,8 @@ public final class LoadGen {
         b.put("real_tokens", d[2]);
         b.put("padded_tokens", d[3]);
         b.put("fill", d[3] == 0 ? 0 : d[2] / d[3]);
-        b.put("model_busy", d[4] / 1e9 / ((finished - startMeasure) / 1e9));
-        b.put("served_tokens_per_s", d[2] / ((finished - startMeasure) / 1e9));
+        b.put("model_busy", d[4] / 1e9 / scraped);
+        b.put("served_tokens_per_s", d[2] / scraped);
         ArrayNode r = out.putArray("rss_mb");
         synchronized (rss) {
             for (double[] x : rss) r.addArray().add(Math.round(x[0] * 10) / 10.0).add(Math.round(x[1] * 10) / 10.0);
@@ -201,6 +215,11 @@ public final class LoadGen {
                 out.get("overloaded_429").asLong(), b.get("mean_size").asDouble(), b.get("mean_padded_length").asDouble(),
                 b.get("fill").asDouble(), 100 * b.get("model_busy").asDouble());
         System.exit(0);
+    }
+
+    private static void sleepUntil(long nanoTime) throws InterruptedException {
+        long left = nanoTime - System.nanoTime();
+        if (left > 0) Thread.sleep(left / 1_000_000, (int) (left % 1_000_000));
     }
 
     private static double pct(long[] sorted, double p) {

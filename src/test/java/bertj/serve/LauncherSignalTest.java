@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code ./bertj serve} run through the real launcher script, in a process group of its own (as systemd or a container
+ * {@code ./bertj serve} (a small random model) run through the real launcher script, in a process group of its own (as systemd or a container
  * runtime starts it): SIGTERM to the launcher alone, and to its whole process group, with two heavy requests in
  * flight. Both must be answered, the launcher must exit 0 only after them, and no process of the group may be left.
  * The launcher is a copy of the project's {@code bertj} beside a {@code target/bertj.jar} whose manifest points at
@@ -48,11 +48,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LauncherSignalTest {
     @TempDir
     static Path dir;
-    static Path launcher;
+    static Path launcher, model;
 
     @BeforeAll
     static void launcher() throws IOException {
         Path project = PyTorch.projectDir();
+        model = ServeFixture.smallModel(dir.resolve("model"), PyTorch.seed("launcher test model"));
         launcher = dir.resolve("bertj");
         Files.copy(project.resolve("bertj"), launcher, StandardCopyOption.COPY_ATTRIBUTES);
         assertTrue(launcher.toFile().setExecutable(true));
@@ -78,7 +79,7 @@ class LauncherSignalTest {
         final Thread reader;
 
         Served() throws IOException {
-            ProcessBuilder pb = new ProcessBuilder("setsid", launcher.toString(), "serve", "--model", "minilm", "--port", "0",
+            ProcessBuilder pb = new ProcessBuilder("setsid", launcher.toString(), "serve", "--model", model.toString(), "--port", "0",
                     "--shutdown-timeout", "60");
             pb.environment().put("JAVA_OPTS", "-Xmx1g");
             pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
@@ -156,7 +157,7 @@ class LauncherSignalTest {
                 out.write(body, 0, body.length / 2);
                 out.flush();
                 CompletableFuture<HttpResponse<String>> model = client.sendAsync(HttpRequest.newBuilder(URI.create(url + "/embed"))
-                        .POST(HttpRequest.BodyPublishers.ofString(q(Map.of("inputs", MiniLm.SENTENCES.subList(0, 8))))).build(),
+                        .POST(HttpRequest.BodyPublishers.ofString(q(Map.of("inputs", MiniLm.SENTENCES)))).build(),
                         HttpResponse.BodyHandlers.ofString());
                 // the second request has reached the API (the first is still uploading, so it does not count yet)
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
@@ -183,10 +184,10 @@ class LauncherSignalTest {
                 for (int n = 0; n < length; ) n += in.read(json, n, length - n);
                 JsonNode n = ServeFixture.JSON.readTree(new String(json));
                 assertEquals(2, n.size());
-                assertEquals(384, n.get(1).size());
+                assertEquals(32, n.get(1).size());
                 HttpResponse<String> m = model.get(120, TimeUnit.SECONDS);
                 assertEquals(200, m.statusCode(), m.body());
-                assertEquals(8, ServeFixture.JSON.readTree(m.body()).size());
+                assertEquals(MiniLm.SENTENCES.size(), ServeFixture.JSON.readTree(m.body()).size());
                 assertTrue(s.process.waitFor(120, TimeUnit.SECONDS), "the launcher did not exit");
                 long exited = System.nanoTime();
                 assertEquals(0, s.process.exitValue(), "exit status; stderr: " + s.err);

@@ -2,18 +2,14 @@ package bertj.serve;
 
 import bertj.backend.cpu.CpuBackend;
 import bertj.embed.SentenceEmbedder;
-import bertj.model.BertConfig;
-import bertj.model.GeluForm;
 import bertj.model.LoadedModel;
 import bertj.model.ModelLoader;
 import bertj.qa.Answer;
 import bertj.qa.QaSettings;
 import bertj.qa.QuestionAnswerer;
-import bertj.readers.SafeTensors;
 import bertj.serve.http.Server;
 import bertj.testing.Cli;
 import bertj.testing.PyTorch;
-import bertj.testing.RandomBert;
 import bertj.tokenizer.BertTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
@@ -22,9 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,9 +41,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * many questions batched together, and the 422s of bad parameters.
  */
 class QaServeTest {
-    /** Hidden 32, 2 layers, 4 heads, 512 positions: small, and the windows are real. */
-    static final BertConfig SMALL = new BertConfig(30522, 32, 2, 4, 64, 512, 2, 1e-12, GeluForm.ERF);
-
     @TempDir
     static Path dir;
     static Path model;
@@ -66,17 +57,7 @@ class QaServeTest {
 
     @BeforeAll
     static void start() throws IOException {
-        long seed = PyTorch.seed("qa serve random model");
-        model = dir.resolve("qa-model");
-        Files.createDirectories(model);
-        SafeTensors.write(model.resolve("model.safetensors"), RandomBert.tensors(SMALL, seed), Map.of());
-        Files.writeString(model.resolve("config.json"), """
-                {"vocab_size": 30522, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
-                 "intermediate_size": 64, "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_act": "gelu"}
-                """);
-        try (InputStream in = QaServeTest.class.getClassLoader().getResourceAsStream("all-minilm-l6-v2-tokenizer.json")) {
-            Files.write(model.resolve("tokenizer.json"), in.readAllBytes());
-        }
+        model = ServeFixture.smallModel(dir.resolve("qa-model"), PyTorch.seed("qa serve random model"));
         LoadedModel m = ModelLoader.load(model);
         s = new ServeFixture(m, Engine.Settings.defaults(), Server.Options.loopback(0), null);
     }

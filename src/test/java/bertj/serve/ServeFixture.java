@@ -31,6 +31,29 @@ public final class ServeFixture implements AutoCloseable {
     public static final ObjectMapper JSON = new ObjectMapper();
     private static LoadedModel minilm;
 
+    /** Hidden 32, 2 layers, 4 heads, 512 positions, a QA head: small, over the real BERT-uncased vocabulary. */
+    public static final bertj.model.BertConfig SMALL = new bertj.model.BertConfig(30522, 32, 2, 4, 64, 512, 2, 1e-12,
+            bertj.model.GeluForm.ERF);
+
+    /**
+     * A Hugging Face style directory with a random {@link #SMALL} BERT (QA head included): model.safetensors,
+     * config.json, and all-MiniLM-L6-v2's tokenizer.json (BERT's uncased vocabulary). Its answers are meaningless
+     * but exactly determined, and it loads in milliseconds.
+     */
+    public static Path smallModel(Path dir, long seed) throws IOException {
+        java.nio.file.Files.createDirectories(dir);
+        bertj.readers.SafeTensors.write(dir.resolve("model.safetensors"), bertj.testing.RandomBert.tensors(SMALL, seed), java.util.Map.of());
+        java.nio.file.Files.writeString(dir.resolve("config.json"), """
+                {"vocab_size": 30522, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+                 "intermediate_size": 64, "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_act": "gelu"}
+                """);
+        try (java.io.InputStream in = ServeFixture.class.getClassLoader().getResourceAsStream("all-minilm-l6-v2-tokenizer.json")) {
+            if (in == null) throw new AssertionError("all-minilm-l6-v2-tokenizer.json is not on the test class path");
+            java.nio.file.Files.write(dir.resolve("tokenizer.json"), in.readAllBytes());
+        }
+        return dir;
+    }
+
     /** all-MiniLM-L6-v2, loaded once for all tests. */
     public static synchronized LoadedModel minilm() {
         if (minilm == null) minilm = ModelLoader.load(Path.of("minilm"));
