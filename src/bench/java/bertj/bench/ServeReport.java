@@ -31,7 +31,7 @@ import java.util.Map;
  * runs on a quiet machine); not a test.
  *
  * <pre>
- * ServeReport --dir DIR --minilm minilm --qa-model DIR/nvidia.pt --threads T [--png OUT.png] [--runs 15]
+ * ServeReport --dir DIR --minilm minilm --qa-model DIR/nvidia.pt --threads T [--png OUT.png] [--runs 15] [--note TEXT]
  * </pre>
  */
 public final class ServeReport {
@@ -39,7 +39,7 @@ public final class ServeReport {
 
     record Level(String name, JsonNode r, double benchTokensPerS, double benchMs, int b, int s) {
         double efficiency() {
-            return benchTokensPerS <= 0 ? Double.NaN : r.get("tokens_per_s").asDouble() / benchTokensPerS;
+            return !(benchTokensPerS > 0) ? Double.NaN : r.get("tokens_per_s").asDouble() / benchTokensPerS;
         }
     }
 
@@ -84,17 +84,23 @@ public final class ServeReport {
         }
         Files.writeString(dir.resolve("summary.md"), md.toString());
         System.out.print(md);
-        if (a.containsKey("png")) plot(embed, qas, Path.of(a.get("png")));
+        String note = a.getOrDefault("note", "");
+        if (note.isEmpty() && !embed.isEmpty() && embed.get(0).r().get("seconds").asDouble() < 60) {
+            note = "SMOKE RUN: " + embed.get(0).r().get("seconds").asText() + " s per level";
+        }
+        if (a.containsKey("png")) plot(embed, qas, Path.of(a.get("png")), note);
     }
 
     private static void row(StringBuilder md, String what, Level l) {
         JsonNode r = l.r(), b = r.get("batches");
         double[] mm = rssRange(r);
-        md.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.0f | %.1f | %.1f | %d | %d | %.1f × %.0f | %.2f | %.0f%% | %s | %.0f (%d × %d) | %.0f%% |%n",
+        md.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.0f | %.1f | %.1f | %d | %d | %.1f × %.0f | %.2f | %.0f%% | %s | %s | %s |%n",
                 what, r.get("clients").asInt(), r.get("requests_per_s").asDouble(), r.get("tokens_per_s").asDouble(), r.get("p50_ms").asDouble(),
                 r.get("p99_ms").asDouble(), r.get("errors").asLong(), r.get("overloaded_429").asLong(), b.get("mean_size").asDouble(),
                 b.get("mean_padded_length").asDouble(), b.get("fill").asDouble(), 100 * b.get("model_busy").asDouble(),
-                mm == null ? "–" : String.format(Locale.ROOT, "%.0f–%.0f", mm[0], mm[1]), l.benchTokensPerS(), l.b(), l.s(), 100 * l.efficiency()));
+                mm == null ? "–" : String.format(Locale.ROOT, "%.0f–%.0f", mm[0], mm[1]),
+                Double.isNaN(l.benchTokensPerS()) ? "–" : String.format(Locale.ROOT, "%.0f (%d × %d)", l.benchTokensPerS(), l.b(), l.s()),
+                Double.isNaN(l.efficiency()) ? "–" : String.format(Locale.ROOT, "%.0f%%", 100 * l.efficiency())));
     }
 
     /** min and max RSS after the first fifth of the window (the warm-up of the measured part). */
@@ -127,6 +133,11 @@ public final class ServeReport {
         for (Path f : files) {
             JsonNode r = JSON.readTree(f.toFile());
             JsonNode b = r.get("batches");
+            if (b.get("count").asDouble() < 1 || r.get("ok").asLong() == 0) {
+                // no batch (or no request) completed inside the window: nothing to compare
+                out.add(new Level(f.getFileName().toString(), r, Double.NaN, Double.NaN, 0, 0));
+                continue;
+            }
             int size = Math.max(1, (int) Math.round(b.get("mean_size").asDouble()));
             int seq = Math.max(2, (int) Math.round(b.get("mean_padded_length").asDouble()));
             JsonNode bench = bench(model, size, seq, threads, runs);
@@ -160,7 +171,7 @@ public final class ServeReport {
 
     // ---------------------------------------------------------------- plot (Java2D)
 
-    private static void plot(List<Level> embed, List<Level> qa, Path png) throws IOException {
+    private static void plot(List<Level> embed, List<Level> qa, Path png, String note) throws IOException {
         int w = 1000, h = 430;
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
@@ -172,7 +183,7 @@ public final class ServeReport {
         panel(g, 560, 40, 400, 320, "p99 latency (ms)", embed, qa, "p99_ms");
         g.setColor(Color.DARK_GRAY);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-        g.drawString("bertj serve, closed-loop keep-alive clients (x: concurrent clients, log scale)", 60, 415);
+        g.drawString("bertj serve, closed-loop keep-alive clients (x: concurrent clients, log scale)" + (note.isEmpty() ? "" : " — " + note), 60, 415);
         g.dispose();
         Files.createDirectories(png.toAbsolutePath().getParent());
         ImageIO.write(img, "png", png.toFile());
