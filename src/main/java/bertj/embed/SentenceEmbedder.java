@@ -219,14 +219,31 @@ public final class SentenceEmbedder implements AutoCloseable {
         }
         List<Embedding> out = new ArrayList<>(texts.size());
         if (texts.isEmpty()) return out;
+        double[][] vectors = embedSequences(sequences);
+        for (int i = 0; i < texts.size(); i++) {
+            out.add(new Embedding(texts.get(i), sequences.get(i).ids().length, sequences.get(i).truncated(), vectors[i]));
+        }
+        return out;
+    }
+
+    /**
+     * One forward pass over exactly these sequences, as one right-padded batch: their pooled embeddings, in order,
+     * L2-normalised when this embedder normalises. A sequence's embedding does not depend on what else is in the
+     * batch (padded keys are masked; on the cpu backend it is bit for bit the same as alone).
+     */
+    public double[][] embedSequences(List<BertTokenizer.Sequence> sequences) {
+        if (sequences.isEmpty()) return new double[0][];
         Batch batch = batch(sequences, tokenizer.vocab().padId());
         double[] hidden = encoder.forward(batch, true, null).lastHidden();
         double[][] pooled = pool(hidden, batch, encoder.config().hiddenSize(), pooling);
-        for (int i = 0; i < texts.size(); i++) {
-            double[] v = normalize ? normalized(pooled[i]) : pooled[i];
-            out.add(new Embedding(texts.get(i), sequences.get(i).ids().length, sequences.get(i).truncated(), v));
+        if (normalize) {
+            for (int i = 0; i < pooled.length; i++) pooled[i] = normalized(pooled[i]);
         }
-        return out;
+        return pooled;
+    }
+
+    public Pooling pooling() {
+        return pooling;
     }
 
     /** The most ids a text is given, [CLS] and [SEP] included (the same as {@link #maxLength()}). */

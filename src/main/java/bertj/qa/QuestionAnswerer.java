@@ -178,10 +178,18 @@ public final class QuestionAnswerer implements AutoCloseable {
         if (k < 1 || k > settings.nBestSize()) {
             throw new IllegalArgumentException("top-k must be between 1 and the n-best size " + settings.nBestSize() + " (got " + k + ")");
         }
+        List<Answer> all = predict(List.of(example(question, context)), null).get(0);
+        return all.subList(0, Math.min(k, all.size()));
+    }
+
+    /**
+     * A question about a context, checked as {@link #answers} checks it: an empty question or context, or one with
+     * nothing left after text cleaning, is an IllegalArgumentException.
+     */
+    public Example example(String question, String context) {
         if (question == null || question.isBlank()) throw new IllegalArgumentException("the question is empty");
         Passage p = context == null || context.isBlank() ? null : passage(context);
-        List<Answer> all = predict(List.of(example("", question, p)), null).get(0);
-        return all.subList(0, Math.min(k, all.size()));
+        return example("", question, p);
     }
 
     /**
@@ -261,6 +269,14 @@ public final class QuestionAnswerer implements AutoCloseable {
         List<List<Answer>> out = new ArrayList<>(examples.size());
         for (Prediction p : predictionsOf(examples, perExample, logits)) out.add(p.nbest());
         return out;
+    }
+
+    /**
+     * Decodes each example from logits computed elsewhere (a server batching features of many requests): as
+     * {@link #decodeLogits}.
+     */
+    public List<List<Answer>> decode(List<Example> examples, List<List<Feature>> perExample, Batches.Logits logits) {
+        return decodeLogits(examples, perExample, logits);
     }
 
     private List<Prediction> predictionsOf(List<Example> examples, List<List<Feature>> perExample, Batches.Logits logits) {

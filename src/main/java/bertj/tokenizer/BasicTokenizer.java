@@ -63,6 +63,14 @@ public final class BasicTokenizer {
         return lowerCasing;
     }
 
+    public boolean cleanText() {
+        return cleanText;
+    }
+
+    public boolean chineseChars() {
+        return chineseChars;
+    }
+
     /** The words of a text, in order. */
     public List<String> tokenize(String text) {
         List<String> words = new ArrayList<>();

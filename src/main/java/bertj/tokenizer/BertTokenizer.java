@@ -162,7 +162,8 @@ public final class BertTokenizer {
         tokenizePlain(from == 0 ? text : text.substring(from), tokens, ids);
     }
 
-    private String specialAt(String text, int i) {
+    /** The longest special token written in the text at UTF-16 index i (and in the vocabulary), or null. */
+    String specialAt(String text, int i) {
         String best = null;
         for (String s : specials) {
             if ((best == null || s.length() > best.length()) && text.startsWith(s, i) && vocab.contains(s)) best = s;
