@@ -301,7 +301,12 @@ public final class CpuBackend implements Backend {
         job.d = hidden / heads;
         job.scale = (float) (1.0 / Math.sqrt(job.d));
         job.qBlocks = (batch.seqLen() + kernels.queryBlock() - 1) / kernels.queryBlock();
-        pool.run(batch.size() * heads * job.qBlocks, job);
+        // Tasks are (sequence, head, group of query blocks); each task first lays out its head's keys and values
+        // for the blocks (attentionKeys), so groups are few and large, but at least 8 tasks per thread in all so
+        // that a thread that loses its core delays the op by a fraction of a task.
+        int heads2 = batch.size() * heads, want = 8 * pool.threads();
+        job.groups = Math.min(job.qBlocks, Math.max(1, (want + heads2 - 1) / heads2));
+        pool.run(heads2 * job.groups, job);
         job.qkv = job.ctx = null;
         job.batch = null;
         return ctx;
@@ -436,19 +441,23 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    /** Fused attention, one task per (sequence, head, block of queries). */
+    /** Fused attention, one task per (sequence, head, group of query blocks). */
     private final class AttentionJob implements WorkerPool.Body {
         float[] qkv, ctx;
         Batch batch;
-        int hidden, heads, d, qBlocks;
+        int hidden, heads, d, qBlocks, groups;
         float scale;
 
         @Override
         public void run(int task, int worker) {
-            int qb = task % qBlocks, bh = task / qBlocks, h = bh % heads, b = bh / heads;
-            int s = batch.seqLen();
+            int g = task % groups, bh = task / groups, h = bh % heads, b = bh / heads;
+            int s = batch.seqLen(), qb = kernels.queryBlock();
+            int blk0 = (int) ((long) g * qBlocks / groups), blk1 = (int) ((long) (g + 1) * qBlocks / groups);
             float[] sc = scratch(worker, kernels.attentionScratch(d, s));
-            kernels.attention(qkv, ctx, hidden, d, s, b * s, h * d, keys[b], maskAdd, qb * kernels.queryBlock(), scale, sc);
+            kernels.attentionKeys(qkv, hidden, d, b * s, h * d, keys[b], sc);
+            for (int blk = blk0; blk < blk1; blk++) {
+                kernels.attention(qkv, ctx, hidden, d, s, b * s, h * d, keys[b], maskAdd, blk * qb, scale, sc);
+            }
         }
     }
 
