@@ -123,8 +123,20 @@ public final class CpuTimeBench {
             Arrays.sort(v);
             double med = v[repeats / 2], gf = c.flops() / med;
             if (c.name().startsWith("fma")) peak = gf;
-            System.out.printf(Locale.ROOT, "%-34s %10.1f µs %8.1f GFLOP/s %6.1f%%   (rounds %.0f..%.0f µs)%n", c.name(), med / 1e3, gf,
-                    100 * gf / peak, v[0] / 1e3, v[repeats - 1] / 1e3);
+            // An epilogue's cost as the median over rounds of (this case / the plain linear layer of its shape),
+            // both timed in the same round: robust to load that changes from round to round.
+            String extra = "";
+            int base = -1;
+            String shape = c.name().substring(c.name().lastIndexOf(' ') + 1);
+            for (int k = 0; k < run.size(); k++) if (run.get(k).name().equals("linear " + shape)) base = k;
+            if (base >= 0 && base != i) {
+                double[] ratio = new double[repeats];
+                for (int round = 0; round < repeats; round++) ratio[round] = ns[i][round] / ns[base][round];
+                Arrays.sort(ratio);
+                extra = String.format(Locale.ROOT, "   %.3f x the plain linear layer", ratio[repeats / 2]);
+            }
+            System.out.printf(Locale.ROOT, "%-34s %10.1f µs %8.1f GFLOP/s %6.1f%%   (rounds %.0f..%.0f µs)%s%n", c.name(), med / 1e3, gf,
+                    100 * gf / peak, v[0] / 1e3, v[repeats - 1] / 1e3, extra);
         }
         be.close();
         if (sink[0] == 42) System.out.println();

@@ -281,8 +281,7 @@ public final class CpuBackend implements Backend {
         Mat y = take(a.rows, l.out());
         linearJob.prepare(a, l, y, epilogue);
         pool.run(linearJob.tasks, linearJob);
-        linearJob.x = null;
-        linearJob.y = null;
+        linearJob.clear();
         return y;
     }
 
@@ -375,16 +374,26 @@ public final class CpuBackend implements Backend {
         return y;
     }
 
-    /** The linear layer into a workspace array, then add &amp; LayerNorm in place on it: no second matrix. */
+    /**
+     * The linear layer with add &amp; LayerNorm as its epilogue: each task computes whole rows (every panel) and
+     * then normalises them in place while they are still in its core's cache, so there is no second parallel
+     * loop and no second pass over memory.
+     */
     @Override
     public Matrix linearAddLayerNorm(Matrix x, Param linear, Matrix residual, Param gamma, Param beta, double eps) {
-        Mat y = (Mat) linear(x, linear, Epilogue.NONE), r = (Mat) residual;
-        if (r.rows != y.rows || r.cols != y.cols) {
-            throw new IllegalArgumentException("residual [" + r.rows + ", " + r.cols + "] does not match [" + y.rows + ", " + y.cols + "]");
+        Mat a = (Mat) x, r = (Mat) residual;
+        Linear l = (Linear) linear;
+        if (a.cols != l.in()) {
+            throw new IllegalArgumentException("linear layer expects " + l.in() + " inputs, got a matrix of " + a.cols + " columns");
         }
-        rowsJob.set(y, r, y, (Values) gamma, (Values) beta, (float) eps);
-        pool.run(rowsJob.tasks(), rowsJob);
-        rowsJob.clear();
+        if (r.rows != a.rows || r.cols != l.out()) {
+            throw new IllegalArgumentException("residual [" + r.rows + ", " + r.cols + "] does not match [" + a.rows + ", " + l.out() + "]");
+        }
+        Mat y = take(a.rows, l.out());
+        linearJob.prepare(a, l, y, Epilogue.NONE);
+        linearJob.norm(r, (Values) gamma, (Values) beta, (float) eps);
+        pool.run(linearJob.tasks, linearJob);
+        linearJob.clear();
         return y;
     }
 
@@ -403,9 +412,13 @@ public final class CpuBackend implements Backend {
 
     // ---------------------------------------------------------------- tasks
 
-    /** y = x Wᵀ + b (+ GELU), cut into row blocks × panel groups. Reused: no allocation per call. */
+    /**
+     * y = x Wᵀ + b (+ GELU), cut into row blocks × panel groups; or, with {@link #norm}, y = LayerNorm(x Wᵀ + b + r)
+     * cut into row blocks only. Reused: no allocation per call.
+     */
     private final class LinearJob implements WorkerPool.Body {
-        float[] x, y;
+        float[] x, y, r, gamma, beta;
+        float eps;
         Linear l;
         Epilogue epilogue;
         int rows, blocks, rowTasks, panelTasks, tasks;
@@ -431,6 +444,21 @@ public final class CpuBackend implements Backend {
             tasks = rowTasks * panelTasks;
         }
 
+        /** Add &amp; LayerNorm each task's rows after its product: tasks must then own whole rows. */
+        void norm(Mat residual, Values gamma, Values beta, float eps) {
+            this.r = residual.data;
+            this.gamma = gamma.data();
+            this.beta = beta.data();
+            this.eps = eps;
+            panelTasks = 1;
+            tasks = rowTasks;
+        }
+
+        void clear() {
+            x = y = r = gamma = beta = null;
+            l = null;
+        }
+
         @Override
         public void run(int task, int worker) {
             int rt = task % rowTasks, pt = task / rowTasks, mr = kernels.rowBlock();
@@ -438,6 +466,7 @@ public final class CpuBackend implements Backend {
             int p0 = (int) ((long) pt * l.panels() / panelTasks), p1 = (int) ((long) (pt + 1) * l.panels() / panelTasks);
             kernels.linear(x, l.in(), l.weight(), l.bias(), y, l.out(), r0, r1, p0, p1, epilogue,
                     scratch(worker, kernels.linearScratch()));
+            if (r != null) kernels.addLayerNorm(y, r, y, l.out(), r0, r1, gamma, beta, eps);
         }
     }
 

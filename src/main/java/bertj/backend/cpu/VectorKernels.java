@@ -76,7 +76,8 @@ final class VectorKernels implements Kernels {
                        Epilogue epilogue, float[] scratch) {
         for (int p = panel0; p < panel1; p++) {
             int n0 = p * NR, cols = Math.min(NR, n - n0), wOff = p * kdim * NR;
-            // A last panel narrower than NR is computed into scratch and its valid columns copied out.
+            // A last panel narrower than NR is computed into scratch, a tile at a time, and its valid columns
+            // copied out.
             boolean edge = cols < NR;
             for (int r = row0; r < row1; ) {
                 int rows = row1 - r >= MR ? MR : row1 - r >= 4 ? 4 : 1;
@@ -87,18 +88,28 @@ final class VectorKernels implements Kernels {
                     case 4 -> kernel4(x, r * kdim, kdim, w, wOff, kdim, bias, n0, c, cOff, ldc);
                     default -> kernel1(x, r * kdim, w, wOff, kdim, bias, n0, c, cOff);
                 }
-                if (epilogue != Epilogue.NONE) gelu(c, cOff, ldc, rows, epilogue, scratch, MR * NR);
                 if (edge) {
+                    if (epilogue != Epilogue.NONE) gelu(c, 0, NR, rows, epilogue, scratch, MR * NR);
                     for (int i = 0; i < rows; i++) System.arraycopy(scratch, i * NR, y, (r + i) * n + n0, cols);
                 }
                 r += rows;
             }
+            // GELU on the panel's rows while they are in L1, GELU_ROWS rows per call, so that the constants of
+            // exp and erf are set up once per GELU_ROWS · NR values rather than once per micro-kernel tile.
+            if (!edge && epilogue != Epilogue.NONE) {
+                for (int r = row0; r < row1; r += GELU_ROWS) {
+                    gelu(y, r * n + n0, n, Math.min(GELU_ROWS, row1 - r), epilogue, scratch, MR * NR);
+                }
+            }
         }
     }
 
+    /** Rows of a panel per GELU call (the temporary tile is GELU_ROWS × NR floats of scratch). */
+    private static final int GELU_ROWS = 16;
+
     @Override
     public int linearScratch() {
-        return 2 * MR * NR; // an edge tile, and GELU's temporary tile
+        return MR * NR + GELU_ROWS * NR; // an edge tile, and GELU's temporary tile
     }
 
     private static void kernel12(float[] a, int aOff, int lda, float[] w, int wOff, int kdim, float[] bias, int bOff,
