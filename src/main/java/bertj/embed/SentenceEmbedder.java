@@ -62,22 +62,49 @@ public final class SentenceEmbedder {
         this.maxTokens = maxTokens;
     }
 
-    /** Embeds the texts in order, {@code batchSize} at a time (each batch padded to its longest text). */
+    /** Padded tokens per forward pass at most, by default: about 100 MB of activations for all-MiniLM-L6-v2. */
+    public static final int DEFAULT_TOKEN_BUDGET = 8192;
+
+    /** {@link #embed(List, int, int)} with the {@link #DEFAULT_TOKEN_BUDGET}. */
     public List<Embedding> embed(List<String> texts, int batchSize) {
+        return embed(texts, batchSize, DEFAULT_TOKEN_BUDGET);
+    }
+
+    /**
+     * Embeds the texts; the result is in the texts' order. The texts are tokenized, grouped by length (longest
+     * first, at most {@code batchSize} texts and {@code tokenBudget} padded tokens per forward pass, see
+     * {@link Batch#byLength}) and each group is padded only to its own longest text. Padding never changes a
+     * result: padded keys get weight exp(−10000) = 0 in attention and pooling skips them, so each embedding is
+     * the one the text gets alone (bit for bit on the cpu and reference backends).
+     */
+    public List<Embedding> embed(List<String> texts, int batchSize, int tokenBudget) {
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be positive");
-        List<Embedding> out = new ArrayList<>(texts.size());
-        for (int from = 0; from < texts.size(); from += batchSize) {
-            List<String> chunk = texts.subList(from, Math.min(texts.size(), from + batchSize));
-            List<BertTokenizer.Sequence> enc = chunk.stream().map(t -> tokenizer.sequence(t, maxTokens)).toList();
-            Batch batch = batch(enc, tokenizer.vocab().padId());
+        int n = texts.size();
+        List<BertTokenizer.Sequence> enc = new ArrayList<>(n);
+        int[] lengths = new int[n];
+        for (int i = 0; i < n; i++) {
+            enc.add(tokenizer.sequence(texts.get(i), maxTokens));
+            lengths[i] = enc.get(i).ids().length;
+        }
+        Embedding[] out = new Embedding[n];
+        for (int[] group : Batch.byLength(lengths, batchSize, tokenBudget)) {
+            List<BertTokenizer.Sequence> members = new ArrayList<>(group.length);
+            for (int i : group) members.add(enc.get(i));
+            Batch batch = batch(members, tokenizer.vocab().padId());
             double[] hidden = encoder.forward(batch, true, null).lastHidden();
             double[][] pooled = pool(hidden, batch, encoder.config().hiddenSize(), pooling);
-            for (int i = 0; i < chunk.size(); i++) {
-                double[] v = normalize ? normalized(pooled[i]) : pooled[i];
-                out.add(new Embedding(chunk.get(i), enc.get(i).ids().length, enc.get(i).truncated(), v));
+            for (int k = 0; k < group.length; k++) {
+                int i = group[k];
+                double[] v = normalize ? normalized(pooled[k]) : pooled[k];
+                out[i] = new Embedding(texts.get(i), lengths[i], enc.get(i).truncated(), v);
             }
         }
-        return out;
+        return List.of(out);
+    }
+
+    /** The longest input, in tokens with [CLS] and [SEP], that texts are cut to. */
+    public int maxTokens() {
+        return maxTokens;
     }
 
     /**
