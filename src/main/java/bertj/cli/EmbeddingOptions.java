@@ -27,7 +27,7 @@ public class EmbeddingOptions {
     String pooling;
 
     @Option(names = "--max-length", paramLabel = "N",
-            description = "Cut texts to N tokens, [CLS] and [SEP] included (default: the model's positions, 512 for minilm).")
+            description = "Cut texts to N tokens, [CLS] and [SEP] included (default: the model's positions; 256 for minilm, as sentence-transformers cuts it; 'bertj info' says).")
     Integer maxLength;
 
     @Option(names = "--batch-size", paramLabel = "N", defaultValue = "32", description = "Texts per forward pass. Default: ${DEFAULT-VALUE}.")
@@ -51,12 +51,18 @@ public class EmbeddingOptions {
 
     int maxLength(LoadedModel m) {
         int positions = m.config().maxPositions();
-        if (maxLength == null) return positions;
+        if (maxLength == null) return defaultMaxLength(m);
         if (maxLength < 2 || maxLength > positions) {
             throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
                     "--max-length must be between 2 and the model's " + positions + " positions, got " + maxLength);
         }
         return maxLength;
+    }
+
+    /** The cut texts get without --max-length: a built-in model's own recipe, else the model's positions. */
+    static int defaultMaxLength(LoadedModel m) {
+        bertj.model.BuiltinModels.Builtin b = bertj.model.BuiltinModels.of(m);
+        return b != null ? Math.min(b.maxLength(), m.config().maxPositions()) : m.config().maxPositions();
     }
 
     /** Checks the options that need no model: call before loading one, so that usage errors come first. */
