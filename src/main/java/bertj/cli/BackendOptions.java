@@ -33,6 +33,14 @@ public class BackendOptions {
         }
     }
 
+    /**
+     * For a command about to load a model: when the cpu backend will run it, its vector kernels are compiled by
+     * the JIT in the background meanwhile (bertj.backend.cpu.CpuBackend#warmUpInBackground).
+     */
+    void warmUp() {
+        if ("cpu".equals(backend)) bertj.backend.cpu.CpuBackend.warmUpInBackground();
+    }
+
     Backend create() {
         check();
         return Backends.create(backend, new Backends.Options(device, threads));

@@ -127,6 +127,7 @@ public final class EmbedCommand implements Callable<Integer> {
         String name = inputFile.equals("-") ? "standard input" : inputFile;
         EmbedStream.Lines in = EmbedStream.open(inputFile, System.in); // a missing file is reported before the model loads
         try (in) {
+            backend.warmUp();
             LoadedModel m = model.load();
             BertTokenizer tok = embedding.tokenizer(m);
             int maxLen = embedding.maxLength(m);

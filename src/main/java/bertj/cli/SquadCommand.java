@@ -88,6 +88,7 @@ public final class SquadCommand implements Callable<Integer> {
             }
         }
         PrintWriter err = cmd.getErr();
+        backend.warmUp();
         SquadData squad = SquadData.read(data);
         LoadedModel loaded = model.load();
         BertTokenizer tok = qa.tokenizer(loaded);

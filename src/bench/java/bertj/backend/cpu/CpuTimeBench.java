@@ -70,7 +70,7 @@ public final class CpuTimeBench {
         int iters = 1 << 14;
         cases.add(new Case("fma peak (12 chains)", (double) KernelBench.FMA_CHAINS * VectorKernels.VL * 2 * iters,
                 () -> sink[0] += KernelBench.fmaChains(iters)));
-        for (String shape : new String[] {"384x288x864", "384x288x288", "384x288x1152", "384x1152x288", "128x288x864", "3072x288x1152"}) {
+        for (String shape : new String[] {"384x288x864", "384x288x288", "384x288x1152", "384x1152x288", "128x288x864", "3072x288x1152", "2048x384x1152", "2048x384x1536", "2048x1536x384"}) {
             String[] l = shape.split("x");
             int rows = Integer.parseInt(l[0]), in = Integer.parseInt(l[1]), out = Integer.parseInt(l[2]);
             Backend.Matrix x = CpuBackend.wrap(rows, in, normal(r, rows * in));

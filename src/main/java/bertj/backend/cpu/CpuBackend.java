@@ -108,6 +108,68 @@ public final class CpuBackend implements Backend {
         return vectorApiAvailable() ? new VectorKernels() : new ScalarKernels();
     }
 
+    /**
+     * Gets the JIT to compile the vector kernels before a model needs them: until C2 has compiled them, Vector
+     * API code runs interpreted or in C1 with every vector a heap object, tens of times slower, and a fresh JVM
+     * would spend its first forward passes that way. Runs each op (every micro-kernel and tail, GELU of both
+     * forms, the fused add &amp; LayerNorm, attention with its key and column tails) on small random inputs of
+     * its own, {@code rounds} times, on the calling thread; nothing is shared with other backends, so results
+     * elsewhere cannot change. About 0.1 s of one core once compiled; does nothing without the Vector API.
+     */
+    public static void warmUp(int rounds) {
+        if (!vectorApiAvailable()) return;
+        java.util.Random r = new java.util.Random(1);
+        try (CpuBackend be = new CpuBackend(1)) {
+            // 17 rows: the 12- (AVX-512) or 4-row micro-kernels and the 1-row tail; 70 outputs: a panel edge
+            int rows = 17, in = 256, out = 70;
+            Mat x = wrap(rows, in, random(r, rows * in)), res = wrap(rows, out, random(r, rows * out));
+            Linear lin = be.pack(out, in, random(r, out * in), random(r, out));
+            Values g = new Values(1, out, random(r, out)), b = new Values(1, out, random(r, out));
+            // attention: head sizes with and without column tails (24, 27, 32), key counts with and without tails
+            int[][] shapes = {{42, 27}, {40, 32}, {37, 24}};
+            Batch[] batches = new Batch[shapes.length];
+            Mat[] qkv = new Mat[shapes.length];
+            for (int k = 0; k < shapes.length; k++) {
+                int seq = shapes[k][0], hidden = 2 * shapes[k][1];
+                int[] ones = new int[seq];
+                java.util.Arrays.fill(ones, 1);
+                batches[k] = new Batch(1, seq, new int[seq], new int[seq], ones);
+                qkv[k] = wrap(seq, 3 * hidden, random(r, seq * 3 * hidden));
+            }
+            for (int i = 0; i < rounds; i++) {
+                int k = i % shapes.length;
+                be.begin(batches[k]);
+                for (Epilogue e : Epilogue.values()) be.release(be.linear(x, lin, e));
+                be.release(be.linearAddLayerNorm(x, lin, res, g, b, 1e-12));
+                be.release(be.attention(batches[k], qkv[k], 2));
+                be.end();
+            }
+        }
+    }
+
+    /**
+     * {@link #warmUp} on a daemon thread, for a command line about to load a model on its main thread (a
+     * single-threaded job that leaves the other cores idle). Only on machines with more than one core, and not
+     * with {@code -Dbertj.cpu.warmUp=false}.
+     */
+    public static void warmUpInBackground() {
+        if (Runtime.getRuntime().availableProcessors() < 2 || !vectorApiAvailable()
+                || "false".equals(System.getProperty("bertj.cpu.warmUp"))) return;
+        Thread t = new Thread(() -> warmUp(WARM_UP_ROUNDS), "bertj-cpu-warm-up");
+        t.setDaemon(true);
+        t.setPriority(Thread.MIN_PRIORITY);
+        t.start();
+    }
+
+    /** Rounds of {@link #warmUp} in the background: enough invocations and loop trips for C2 to take every kernel. */
+    static final int WARM_UP_ROUNDS = 400;
+
+    private static float[] random(java.util.Random r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (r.nextGaussian() * 0.1);
+        return a;
+    }
+
     /** Which inner loops run: e.g. "Vector API, 512-bit" or "scalar (...)". */
     public String kernels() {
         return kernels.description();
