@@ -410,7 +410,7 @@ public final class Compare {
                     perRound.get(e.name())[si][r] = median(ms);
                 }
             }
-            peaks[r] = bertj.backend.cpu.FmaPeak.gflops(threads, 3);
+            peaks[r] = bertj.backend.cpu.FmaPeak.gflops(threads, 10);
             System.out.printf(Locale.ROOT, "round %d/%d done, FMA peak %.1f GFLOP/s, load average %s%n", r + 1, rounds, peaks[r], loadavg());
         }
         String loadEnd = loadavg();
@@ -463,21 +463,23 @@ public final class Compare {
                     line.append(String.format(Locale.ROOT, "   %-22s", String.format(Locale.ROOT, "%.2fx (%.2f..%.2f)", rmed, rlo, rhi)));
                 }
                 if (e.name().equals("bertj")) {
-                    double gflop = flops(loaded.config(), loaded.weights().hasQaHead(), sh[0], sh[1]) / 1e9;
-                    double[] pct = new double[rounds];
-                    for (int r = 0; r < rounds; r++) pct[r] = 100 * gflop / (rm[r] / 1e3) / peaks[r];
+                    // Against the best FMA peak of the run: on a busy machine a short burst of FMAs is as likely as
+                    // anything to lose its core, and the highest reading is the closest to what the cores can do.
+                    double gflop = flops(loaded.config(), loaded.weights().hasQaHead(), sh[0], sh[1]) / 1e9, best = Arrays.stream(peaks).max().orElse(0);
+                    double bestRound = Arrays.stream(rm).min().orElse(0);
                     n.put("gflop_per_s", gflop / (med / 1e3));
-                    n.put("percent_of_fma_peak_median", median(pct));
-                    line.append(String.format(Locale.ROOT, "   %.1f GFLOP/s, %.0f%% of the FMA peak (rounds %.0f..%.0f%%)", gflop / (med / 1e3),
-                            median(pct), Arrays.stream(pct).min().orElse(0), Arrays.stream(pct).max().orElse(0)));
+                    n.put("percent_of_fma_peak", 100 * gflop / (med / 1e3) / best);
+                    n.put("percent_of_fma_peak_best_round", 100 * gflop / (bestRound / 1e3) / best);
+                    line.append(String.format(Locale.ROOT, "   %.1f GFLOP/s = %.0f%% of the FMA peak (best round %.0f%%)", gflop / (med / 1e3),
+                            100 * gflop / (med / 1e3) / best, 100 * gflop / (bestRound / 1e3) / best));
                 }
                 System.out.println(line);
             }
         }
-        System.out.printf(Locale.ROOT, "FMA peak, %d threads (12 independent chains of %d-lane FMAs per thread, once per round): median %.1f GFLOP/s"
-                + " (rounds %.1f..%.1f)%n", threads, bertj.backend.cpu.FmaPeak.lanes(), median(peaks), Arrays.stream(peaks).min().orElse(0),
-                Arrays.stream(peaks).max().orElse(0));
-        root.put("fma_peak_gflop_per_s_median", median(peaks));
+        System.out.printf(Locale.ROOT, "FMA peak, %d threads (12 independent chains of %d-lane FMAs per thread, measured once per round):"
+                + " best %.1f GFLOP/s, the percentages above are of it (rounds %.1f..%.1f)%n", threads, bertj.backend.cpu.FmaPeak.lanes(),
+                Arrays.stream(peaks).max().orElse(0), Arrays.stream(peaks).min().orElse(0), Arrays.stream(peaks).max().orElse(0));
+        root.put("fma_peak_gflop_per_s", Arrays.stream(peaks).max().orElse(0));
         ArrayNode pk = root.putArray("fma_peak_gflop_per_s_rounds");
         for (double v : peaks) pk.add(v);
         root.put("cpu", cpuModel());
