@@ -62,6 +62,14 @@ public class BackendOptions {
                 Objects.requireNonNullElse(kernels, KernelChoice.AUTO));
     }
 
+    /**
+     * For a command about to load a model: when the cpu backend will run it, its vector kernels are compiled by
+     * the JIT in the background meanwhile (bertj.backend.cpu.CpuBackend#warmUpInBackground).
+     */
+    void warmUp() {
+        if ("cpu".equals(backend)) bertj.backend.cpu.CpuBackend.warmUpInBackground();
+    }
+
     /** The backend of {@code --backend}. */
     Backend create() {
         return Backends.create(backend, options());

@@ -27,7 +27,7 @@ public class EmbeddingOptions {
     Pooling pooling;
 
     @Option(names = "--max-length", paramLabel = "N",
-            description = "Cut texts to N tokens, [CLS] and [SEP] included (default: the model's positions, 512 for minilm).")
+            description = "Cut texts to N tokens, [CLS] and [SEP] included (default: the model's positions; 256 for minilm, as sentence-transformers cuts it; 'bertj info' says).")
     Integer maxLength;
 
     @Option(names = "--batch-size", paramLabel = "N", defaultValue = "32", converter = Converters.Positive.class,
@@ -49,11 +49,16 @@ public class EmbeddingOptions {
     /** --max-length, checked against the model's positions (a usage error of {@code cmd}). */
     int maxLength(CommandLine cmd, LoadedModel m) {
         int positions = m.config().maxPositions();
-        if (maxLength == null) return positions;
+        if (maxLength == null) return defaultMaxLength(m);
         if (maxLength < 2 || maxLength > positions) {
             throw Converters.usage(cmd, "--max-length must be between 2 and the model's " + positions + " positions, got " + maxLength);
         }
         return maxLength;
+    }
+
+    /** The cut texts get without --max-length: a built-in model's own recipe, else the model's positions. */
+    static int defaultMaxLength(LoadedModel m) {
+        return bertj.embed.SentenceEmbedder.defaultMaxLength(m);
     }
 
     /**

@@ -94,6 +94,7 @@ public final class SquadCommand implements Callable<Integer> {
             }
         }
         PrintWriter err = cmd.getErr();
+        setup.backend.warmUp();
         SquadData squad = SquadData.read(data);
         LoadedModel loaded = setup.load();
         BertTokenizer tok = qa.tokenizer(loaded, lowerCasing);

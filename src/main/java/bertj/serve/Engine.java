@@ -260,7 +260,8 @@ public final class Engine implements AutoCloseable {
         } else {
             List<Feature> features = new ArrayList<>(rows.size());
             for (Row r : rows) features.add(((QaRow) r).feature());
-            Batches.Logits l = Batches.run(w.encoder(), w.encoder(), features, features.size(), tokenizer.vocab().padId(), null);
+            Batches.Logits l = Batches.run(w.encoder(), w.encoder(), features, features.size(), Integer.MAX_VALUE, settings.qa(),
+                    tokenizer.vocab().padId(), null);
             for (int i = 0; i < features.size(); i++) out.add(new Output(null, l.start()[i], l.end()[i]));
         }
         return out;

@@ -238,7 +238,8 @@ public record QaJob(ModelSpec model, String questionColumn, String contextColumn
             List<Feature> group = new ArrayList<>(batch.length);
             for (int k : batch) group.add(all.get(k));
             try {
-                Batches.Logits l = Batches.run(qa.encoder(), qa.encoder(), group, group.size(), qa.tokenizer().vocab().padId(), null);
+                Batches.Logits l = Batches.run(qa.encoder(), qa.encoder(), group, group.size(), Integer.MAX_VALUE, qa.settings(),
+                        qa.tokenizer().vocab().padId(), null);
                 for (int j = 0; j < batch.length; j++) {
                     start[batch[j]] = l.start()[j];
                     end[batch[j]] = l.end()[j];

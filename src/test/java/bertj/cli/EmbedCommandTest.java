@@ -16,6 +16,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -280,6 +281,78 @@ class EmbedCommandTest {
         assertEquals(8, n.get("tokens").asInt());
         assertTrue(n.get("truncated").asBoolean());
         assertTrue(r.err().contains("warning: a text was cut to 8 tokens"), r.err());
+    }
+
+    /**
+     * embed --input-file: a line per text, blank lines skipped, CRLF and a byte order mark taken off, results as
+     * JSON Lines in input order — each one the very embedding embed --json gives the same text as an argument.
+     */
+    @Test
+    void inputFileStreamsJsonLinesInInputOrderEqualToArguments() throws Exception {
+        List<String> texts = MiniLm.SENTENCES;
+        StringBuilder file = new StringBuilder("\uFEFF");
+        List<Integer> lines = new ArrayList<>();
+        int line = 0;
+        for (int i = 0; i < texts.size(); i++) {
+            if (i == 3) {
+                file.append("   \n");
+                line++;
+            }
+            file.append(texts.get(i)).append(i == 5 ? "\r\n" : "\n");
+            lines.add(++line);
+        }
+        Path f = dir.resolve("texts.txt");
+        Files.writeString(f, file.toString());
+        Cli.Result r = Cli.run("embed", "--model", "minilm", "--normalize", "--max-length", "24", "--input-file", f.toString());
+        assertEquals(0, r.code(), r.err());
+        String[] out = r.out().split("\n");
+        assertEquals(texts.size(), out.length, r.out());
+        JsonNode args = json(Cli.run(List.of(List.of("embed", "--model", "minilm", "--normalize", "--max-length", "24", "--json"), texts)
+                .stream().flatMap(List::stream).toArray(String[]::new))).get("embeddings");
+        int cut = 0;
+        for (int i = 0; i < out.length; i++) {
+            JsonNode n = JSON.readTree(out[i]);
+            assertEquals(lines.get(i).intValue(), n.get("line").asInt(), out[i]);
+            assertEquals(texts.get(i), n.get("text").asText());
+            assertEquals(args.get(i).get("tokens").asInt(), n.get("tokens").asInt());
+            assertEquals(args.get(i).get("truncated").asBoolean(), n.get("truncated").asBoolean());
+            if (n.get("truncated").asBoolean()) cut++;
+            assertTrue(Arrays.equals(vector(args.get(i).get("embedding")), vector(n.get("embedding"))), "text " + i);
+        }
+        assertTrue(cut > 0, "some texts are longer than 24 tokens");
+        assertTrue(r.err().contains("warning: " + cut + " of " + texts.size() + " texts were cut to 24 tokens"), r.err());
+    }
+
+    @Test
+    void inputFileJsonLinesFromStandardInputAndBadInput() throws Exception {
+        java.io.InputStream stdin = System.in;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream(("{\"text\": \"A man is eating food.\", \"id\": \"q1\"}\n"
+                    + "{\"id\": 2, \"text\": \"Hi!\"}\n{\"txt\": \"oops\"}\n{\"text\": \"never read\"}\n").getBytes(StandardCharsets.UTF_8)));
+            Cli.Result r = Cli.run("embed", "--model", "minilm", "--input-file", "-");
+            assertEquals(1, r.code(), r.err());
+            assertEquals(1, r.errLines().length, r.err());
+            assertTrue(r.err().contains("standard input:3: expected a JSON object with a string field \"text\""), r.err());
+            String[] out = r.out().split("\n");
+            assertEquals(2, out.length, "the texts before the bad line are written: " + r.out());
+            assertEquals("q1", JSON.readTree(out[0]).get("id").asText());
+            assertEquals(2, JSON.readTree(out[1]).get("id").asInt());
+            assertEquals(384, JSON.readTree(out[1]).get("embedding").size());
+
+            System.setIn(new java.io.ByteArrayInputStream(new byte[] {'o', 'k', '\n', (byte) 0xff, 'x', '\n'}));
+            r = Cli.run("embed", "--model", "minilm", "--input-file", "-");
+            assertEquals(1, r.code(), r.err());
+            assertTrue(r.err().contains("standard input:2: not valid UTF-8 text"), r.err());
+            assertEquals(1, r.out().split("\n").length, r.out());
+        } finally {
+            System.setIn(stdin);
+        }
+        Cli.Result r = Cli.run("embed", "--model", "minilm", "--input-file", dir.resolve("missing.txt").toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("missing.txt: no such file"), r.err());
+        assertEquals(2, Cli.run("embed", "--model", "minilm").code(), "no texts at all");
+        assertEquals(2, Cli.run("embed", "--model", "minilm", "--input-file", "-", "a text").code(), "both");
+        assertEquals(2, Cli.run("embed", "--model", "minilm", "--input-file", "-", "--progress", "maybe").code());
     }
 
     @Test
