@@ -50,7 +50,6 @@ for t in "${targets[@]}"; do
     name=${t%%#*}
     log=target/fuzz/$name.log
     inputs=src/test/resources/bertj/fuzz/${name}Inputs/${t#*#}
-    before=$( (find "$inputs" -type f 2>/dev/null || true) | wc -l)
     start=$(date +%s)
     set +e
     JAZZER_FUZZ=1 timeout $((seconds + 600)) mvn -B -Dstyle.color=never surefire:test -Dtest="$t" -DargLine="$jvm" \
@@ -67,8 +66,8 @@ for t in "${targets[@]}"; do
     edges=$(grep -oE 'cov: [0-9]+' <<<"$last" | awk '{print $2}' || true)
     ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | awk '{print $2}' || true)
     corp=$(grep -oE 'corp: [0-9]+' <<<"$last" | awk '{print $2}' || true)
-    after=$( (find "$inputs" -type f 2>/dev/null || true) | wc -l)
-    findings=$((after - before))
+    # libFuzzer writes each crashing input as "Test unit written to <inputs>/crash-<sha1>".
+    findings=$(grep -a -c 'Test unit written to' "$log" || true)
     rate=$([ "${secs:-0}" -gt 0 ] 2>/dev/null && echo $(( ${execs:-0} / secs )) || echo "-")
     note="$findings"
     if [ "$findings" -gt 0 ]; then
