@@ -7,6 +7,8 @@ Keys follow NVIDIA DeepLearningExamples' modeling.py (BertForQuestionAnswering):
 
 Scales are chosen so that the model computes something non-trivial: linear weights ~ N(0, 1/in) so activations
 keep unit scale and attention is neither uniform nor one-hot; non-zero biases; LayerNorm gamma ~ 1 + N(0, 0.05).
+--padding-competes orients the QA head so that positions padded as NVIDIA pads them score above the text (for tests
+of NVIDIA's decoding, which ranks padding).
 """
 import argparse
 import collections
@@ -50,6 +52,32 @@ def random_state_dict(seed, layers=4, hidden=288, intermediate=1152, vocab=30528
     return sd
 
 
+def favour_padding(sd, heads, seed, max_seq=384):
+    """Negates qa_outputs' start and/or end row where needed so that, on a probe window padded to max_seq with id 0,
+    segment 0, mask 0 (as NVIDIA's run_squad.py pads), the padded positions' mean logit exceeds the real tokens'.
+    A random model puts padding above or below the text by chance; tests of NVIDIA's decoding, where padding ranks
+    among the n-best positions, need it above. Returns the rows flipped."""
+    import os
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from torch_bert import TorchBert, canonical
+    model = TorchBert({canonical(k): v.float() for k, v in sd.items()}, heads, "tanh")
+    g = torch.Generator().manual_seed(seed)
+    real = [101] + torch.randint(1000, 30000, (20,), generator=g).tolist() + [102]
+    n = len(real)
+    ids = torch.tensor([real + [0] * (max_seq - n)])
+    mask = torch.tensor([[1] * n + [0] * (max_seq - n)])
+    out = model(ids, torch.zeros_like(ids), mask)
+    flipped = []
+    for row, name in enumerate(("start", "end")):
+        logits = out[name + "_logits"][0]
+        if logits[n:].mean() < logits[:n].mean():
+            for key in ("qa_outputs.weight", "qa_outputs.bias"):
+                sd[key][row] = -sd[key][row]
+            flipped.append(name)
+    return flipped
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
@@ -62,9 +90,14 @@ def main():
     ap.add_argument("--intermediate", type=int, default=1152)
     ap.add_argument("--vocab", type=int, default=30528)
     ap.add_argument("--positions", type=int, default=512)
+    ap.add_argument("--padding-competes", action="store_true",
+                    help="orient the QA head so that padded positions score above the text on average (see favour_padding)")
+    ap.add_argument("--heads", type=int, default=12, help="attention heads, for --padding-competes")
     args = ap.parse_args()
     sd = random_state_dict(args.seed, args.layers, args.hidden, args.intermediate, args.vocab, args.positions,
                            dtype=getattr(torch, args.dtype))
+    if args.padding_competes:
+        print("padding competes: flipped", favour_padding(sd, args.heads, args.seed) or "nothing")
     if args.module_prefix:
         sd = collections.OrderedDict(("module." + k, v) for k, v in sd.items())
     torch.save({"model": sd} if args.under_model else sd, args.out)

@@ -14,7 +14,9 @@ and run three ways:
   error: per-tensor relative L2 and max-abs error of the half run vs the float64 run on a reference file's inputs
          (embeddings, layer.i, start_logits, end_logits), plus start/end argmax agreement.
   bench: median milliseconds per batch of the cuda fp16 forward at each batch × seq (random full-length inputs),
-         in the JSON shape of `bertj bench` ({backend, batch, seq, threads, seq_per_s, ms_per_batch_median}).
+         in the JSON shape of `bertj bench` ({backend, batch, seq, threads, seq_per_s, ms_per_batch_median});
+         --compile times torch.compile's version of the same forward (Inductor, default mode; compile time
+         reported apart as compile_s and never timed).
 """
 import argparse
 import json
@@ -175,6 +177,17 @@ def cmd_bench(args):
     sd = load_state_dict(args.model)
     w, rnd, fused, label = half_run(sd, dev)
     vocab = min(30522, sd["embeddings.word_embeddings.weight"].shape[0])
+    gelu = args.gelu or "tanh"
+
+    def fwd(ids, types, mask):
+        return forward(w, ids, types, mask, args.heads, gelu, 1e-12, rnd, fused)
+
+    if args.compile:
+        if not hasattr(torch, "compile"):
+            print(f"bench: torch {torch.__version__} has no torch.compile (2.0 or later has)", file=sys.stderr)
+            return 1
+        fwd = torch.compile(fwd, dynamic=args.dynamic)
+        label += "-compile"
     results = []
     g = torch.Generator().manual_seed(0)
     for batch in [int(x) for x in args.batch.split(",")]:
@@ -184,13 +197,17 @@ def cmd_bench(args):
             mask = torch.ones(batch, seq, dtype=torch.int64).to(dev)
             times = []
             with torch.no_grad():
+                c0 = time.perf_counter()
+                fwd(ids, types, mask)  # with --compile: compiles for this shape (or reuses a dynamic graph)
+                sync()
+                compile_s = time.perf_counter() - c0
                 for _ in range(3):
-                    forward(w, ids, types, mask, args.heads, args.gelu or "tanh", 1e-12, rnd, fused)
+                    fwd(ids, types, mask)
                 sync()
                 start = time.perf_counter()
                 while len(times) < args.max_iters and (len(times) < args.min_iters or time.perf_counter() - start < args.seconds):
                     t0 = time.perf_counter()
-                    out = forward(w, ids, types, mask, args.heads, args.gelu or "tanh", 1e-12, rnd, fused)
+                    out = fwd(ids, types, mask)
                     out["start_logits"].float().cpu()  # the result on the host, as bertj's read does
                     sync()
                     times.append((time.perf_counter() - t0) * 1000)
@@ -198,8 +215,14 @@ def cmd_bench(args):
             r = {"backend": "pytorch-" + label + ("-sdpa" if fused else ""), "batch": batch, "seq": seq, "threads": None,
                  "seq_per_s": batch / (ms / 1000), "ms_per_batch_median": ms, "iterations": len(times),
                  "gpu": torch.cuda.get_device_name(0) if dev == "cuda" else None, "torch": torch.__version__}
+            if args.compile:
+                r["compile_s"] = compile_s
+                r["dynamic"] = args.dynamic
             results.append(r)
             print(json.dumps(r), flush=True)
+            if args.json:  # written after every shape, so that a run cut short by its timeout keeps what it measured
+                with open(args.json, "w") as f:
+                    json.dump(results, f, indent=2)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
@@ -228,6 +251,9 @@ def main():
     b.add_argument("--seconds", type=float, default=2.0, help="time each shape for about this long")
     b.add_argument("--min-iters", type=int, default=5)
     b.add_argument("--max-iters", type=int, default=200)
+    b.add_argument("--compile", action="store_true", help="time torch.compile(forward) instead of eager")
+    b.add_argument("--dynamic", action="store_true",
+                   help="with --compile: one dynamic-shape graph for every shape (fewer compiles, maybe slower kernels)")
     b.add_argument("--json")
     args = ap.parse_args()
     if args.cmd == "error":

@@ -48,6 +48,36 @@ class AttentionKernelTest {
         runCase(kernels, r, 1, 17, 12, 24, 2, "full");
     }
 
+    /**
+     * Negative control: with padded rows, the result held to the attention computed without the mask (every key
+     * attended, padding included) breaks the tolerance.
+     */
+    @Test
+    void aDroppedMaskBreaksTheTolerance() {
+        Random r = random("AttentionKernelTest.mask");
+        AttentionKernels kernels = new AttentionKernels(device());
+        int batch = 3, seq = 40, heads = 4, d = 24, hidden = heads * d, tokens = batch * seq;
+        double[] q = halves(r, tokens * hidden, 0, 2), k = halves(r, tokens * hidden, 0, 1), v = halves(r, tokens * hidden, 0, 1);
+        int[] mask = mask(r, batch, seq, "random lengths");
+        double[] got;
+        try (KernelTesting.Buffers buf = new KernelTesting.Buffers()) {
+            KernelTesting.Output ctx = buf.output(tokens * hidden, 2);
+            kernels.attention(batch, seq, heads, d, buf.halves(Qkv.pack(q, k, v, tokens, hidden)), buf.ints(mask), ctx.mem());
+            got = buf.read(ctx, "attention");
+        }
+        int[] none = new int[tokens];
+        java.util.Arrays.fill(none, 1);
+        Batch unmasked = new Batch(batch, seq, new int[tokens], new int[tokens], none);
+        double[] wrong, probs;
+        try (ReferenceBackend ref = new ReferenceBackend()) {
+            Backend.Matrix qkv = ref.upload(tokens, 3 * hidden, Qkv.pack(q, k, v, tokens, hidden));
+            wrong = ref.read(ref.attention(unmasked, qkv, heads));
+            probs = ref.read(ref.attentionProbs(unmasked, qkv, heads));
+        }
+        checkFails("attention batch 3 seq 40 heads 4 d 24 held to the unmasked attention", got, wrong, HALF_ROUNDING,
+                allowance(q, k, v, probs, none, batch, seq, heads, d));
+    }
+
     /** Attention masks: 1 for the first length(b) tokens of sequence b, 0 (padding) after. */
     static int[] mask(Random r, int batch, int seq, String mode) {
         int[] m = new int[batch * seq];

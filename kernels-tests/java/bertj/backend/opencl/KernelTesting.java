@@ -49,6 +49,32 @@ final class KernelTesting {
         return device;
     }
 
+    private static Boolean tensorCoreAsm;
+
+    /**
+     * Whether the tensor-core kernels run with their PTX (true) or with every PTX step emulated (false):
+     * -Dbertj.tc.mode=asm or emulated, else the PTX exactly where {@link TensorCores} accepts the device (an NVIDIA
+     * GPU whose probe passed), emulated everywhere else (PoCL in CI).
+     */
+    static synchronized boolean tensorCoreAsm() {
+        if (tensorCoreAsm == null) {
+            String mode = System.getProperty("bertj.tc.mode", "auto");
+            TensorCores.Selection auto = TensorCores.select(device(), KernelChoice.AUTO);
+            tensorCoreAsm = switch (mode) {
+                case "asm" -> {
+                    if (!auto.tensorCores()) fail("-Dbertj.tc.mode=asm, but the tensor-core kernels cannot run here: " + auto.reason());
+                    yield true;
+                }
+                case "emulated" -> false;
+                case "auto" -> auto.tensorCores();
+                default -> throw new IllegalArgumentException("-Dbertj.tc.mode must be auto, asm or emulated, not " + mode);
+            };
+            System.out.printf("[opencl] tensor-core kernels run %s (--kernels auto here: %s, %s)%n",
+                    tensorCoreAsm ? "with their PTX" : "emulated (every PTX step in portable OpenCL C)", auto.kernels(), auto.reason());
+        }
+        return tensorCoreAsm;
+    }
+
     static Random random(String what) {
         return new Random(PyTorch.seed(what));
     }
@@ -138,7 +164,25 @@ final class KernelTesting {
      * Asserts |got − want| ≤ rel·|want| + abs[i] + 2^-25 for every element (NaN: never written) and prints one
      * line with the largest error, the largest error / allowance and the relative L2 error.
      */
+    private static long lastCheck;
+
     static void check(String what, double[] got, double[] want, double rel, double[] abs) {
+        double worst = worst(what, got, want, rel, abs, true);
+        if (worst > 1) fail(what + ": worst error / allowed " + worst);
+    }
+
+    /**
+     * Negative control: asserts that {@code wrong} — what a known wrong variant of the op computes (the other GELU
+     * form, the mask dropped) — breaks the same element-wise tolerance that the kernel's result meets, i.e. that
+     * the tolerance is tight enough to tell the kernel from that variant.
+     */
+    static void checkFails(String what, double[] got, double[] wrong, double rel, double[] abs) {
+        double worst = worst(what + " [against a wrong variant]", got, wrong, rel, abs, false);
+        if (!(worst > 1)) fail(what + ": the kernel's result is within the tolerance of a wrong variant too (worst error / allowed " + worst + ")");
+    }
+
+    /** The largest |got − want| / (rel·|want| + abs + 2^-25), printed; with {@code strict}, fails at the first bad element. */
+    static double worst(String what, double[] got, double[] want, double rel, double[] abs, boolean strict) {
         assertEquals(want.length, got.length, what + ": length");
         double maxErr = 0, worst = 0, d2 = 0, w2 = 0;
         int worstAt = -1;
@@ -157,13 +201,17 @@ final class KernelTesting {
             w2 += want[i] * want[i];
         }
         double relL2 = Math.sqrt(d2) / Math.max(Math.sqrt(w2), Double.MIN_NORMAL);
-        System.out.printf("[kernel] %-60s max|err| %.2e  rel-L2 %.2e  worst err/allowed %.3f%s%n", what, maxErr, relL2, worst,
-                worstAt < 0 ? "" : String.format(" (want %.6g, got %.6g)", want[worstAt], got[worstAt]));
-        if (worst > 1) {
+        long now = System.nanoTime();
+        System.out.printf("[kernel] %-60s max|err| %.2e  rel-L2 %.2e  worst err/allowed %.3f%s [%.1f s since the last check]%n", what, maxErr,
+                relL2, worst, worstAt < 0 ? "" : String.format(" (want %.6g, got %.6g)", want[worstAt], got[worstAt]),
+                lastCheck == 0 ? 0 : (now - lastCheck) / 1e9);
+        lastCheck = now;
+        if (strict && worst > 1) {
             fail(String.format("%s: element %d is %.9g, expected %.9g (error %.3e > allowed %.3e = %.2e·|want| + %.2e + 2^-25)", what, worstAt,
                     got[worstAt], want[worstAt], Math.abs(got[worstAt] - want[worstAt]), rel * Math.abs(want[worstAt]) + abs[worstAt] + HALF_SUBNORMAL,
                     rel, abs[worstAt]));
         }
+        return worst;
     }
 
     static double[] constant(int n, double v) {

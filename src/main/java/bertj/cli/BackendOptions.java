@@ -2,39 +2,81 @@ package bertj.cli;
 
 import bertj.backend.Backend;
 import bertj.backend.Backends;
+import bertj.backend.opencl.KernelChoice;
+import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
-/** Which backend runs the model, and its settings. */
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Which backend runs the model, and its settings. Each value is checked while parsing ({@link Converters}); what
+ * needs the other options too — a {@code --device} or {@code --kernels} only the opencl backend reads,
+ * {@code --threads} only the cpu backend has — is checked by {@link #check} before any model loads.
+ */
 public class BackendOptions {
-    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu",
-            description = "reference (float64 oracle), cpu (float32, default) or opencl (fp16 kernels).")
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu", converter = Converters.BackendName.class,
+            description = "reference (float64 oracle, one thread), cpu (float32, default) or opencl (fp16 kernels).")
     String backend;
 
-    @Option(names = "--device", paramLabel = "N", defaultValue = "0", description = "OpenCL device index (see 'bertj devices').")
-    int device;
+    @Option(names = "--device", paramLabel = "N", converter = Converters.DeviceIndex.class,
+            description = "OpenCL device number (see 'bertj devices'; default 0); only with the opencl backend.")
+    Integer device;
 
-    @Option(names = "--threads", paramLabel = "T", defaultValue = "0", description = "CPU threads (0: all cores).")
-    int threads;
+    @Option(names = "--threads", paramLabel = "T", converter = Converters.ThreadCount.class,
+            description = "Threads of the cpu backend (default 0: one per core; at most " + Backends.MAX_THREADS_PER_CORE
+                    + " per core); only with the cpu backend.")
+    Integer threads;
 
-    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
-    picocli.CommandLine.Model.CommandSpec mixee;
+    @Option(names = "--kernels", paramLabel = "K", converter = Converters.Kernels.class,
+            description = "The opencl backend's kernels: auto (tensor cores where the device passes their probe; default),"
+                    + " portable, or tensor-core (an error where they cannot run); only with the opencl backend. See 'bertj devices'.")
+    KernelChoice kernels;
 
-    /** Checks the options before any work is done; a bad value is a usage error (exit 2). */
-    void check() {
-        if (!Backends.NAMES.contains(backend)) {
-            throw new picocli.CommandLine.ParameterException(mixee.commandLine(),
-                    "unknown backend '" + backend + "' (choose from " + String.join(", ", Backends.NAMES) + ")");
+    /**
+     * Refuses {@code --device} unless an opencl backend runs and {@code --threads} unless a cpu backend runs:
+     * {@code backend} and any {@code others} the command also runs (similarity's {@code --compare}).
+     */
+    void check(CommandLine cmd, String... others) {
+        List<String> running = new ArrayList<>(List.of(backend));
+        for (String o : others) if (o != null) running.add(o);
+        String which = String.join(" and ", running);
+        if (device != null && !running.contains("opencl")) {
+            throw Converters.usage(cmd, "--device selects an OpenCL device, but no opencl backend runs here (" + which
+                    + "); use --backend opencl or leave --device out");
         }
-        if (threads < 0) {
-            throw new picocli.CommandLine.ParameterException(mixee.commandLine(), "--threads must be 0 (all cores) or positive");
+        if (kernels != null && !running.contains("opencl")) {
+            throw Converters.usage(cmd, "--kernels chooses the opencl backend's kernels, but no opencl backend runs here (" + which
+                    + "); use --backend opencl or leave --kernels out");
         }
-        if (device < 0) {
-            throw new picocli.CommandLine.ParameterException(mixee.commandLine(), "--device must be 0 or positive");
+        if (threads != null && !running.contains("cpu")) {
+            throw Converters.usage(cmd, "--threads sets the cpu backend's threads, but no cpu backend runs here (" + which
+                    + (running.contains("reference") ? "; reference computes on one thread" : "")
+                    + "); leave --threads out");
         }
     }
 
+    Backends.Options options() {
+        return new Backends.Options(Objects.requireNonNullElse(device, 0), Objects.requireNonNullElse(threads, 0),
+                Objects.requireNonNullElse(kernels, KernelChoice.AUTO));
+    }
+
+    /**
+     * For a command about to load a model: when the cpu backend will run it, its vector kernels are compiled by
+     * the JIT in the background meanwhile (bertj.backend.cpu.CpuBackend#warmUpInBackground).
+     */
+    void warmUp() {
+        if ("cpu".equals(backend)) bertj.backend.cpu.CpuBackend.warmUpInBackground();
+    }
+
+    /** The backend of {@code --backend}. */
     Backend create() {
-        check();
-        return Backends.create(backend, new Backends.Options(device, threads));
+        return Backends.create(backend, options());
+    }
+
+    /** Another backend with the same settings (similarity's and embed's {@code --compare}). */
+    Backend create(String name) {
+        return Backends.create(name, options());
     }
 }

@@ -2,6 +2,7 @@ package bertj.cli;
 
 import bertj.backend.opencl.DeviceInfo;
 import bertj.backend.opencl.OpenCl;
+import bertj.backend.opencl.TensorCores;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine.Command;
@@ -15,7 +16,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "devices", description = {
-        "List the OpenCL platforms and devices the opencl backend can use (--backend opencl --device N).",
+        "List the OpenCL platforms and devices the opencl backend can use (--backend opencl --device N),",
+        "and which kernels --kernels auto runs on each (tensor-core or portable) and why.",
         "Exit 1 with a one-line error when there is no OpenCL platform."})
 public final class DevicesCommand implements Callable<Integer> {
     @Mixin
@@ -29,6 +31,17 @@ public final class DevicesCommand implements Callable<Integer> {
     public Integer call() {
         List<DeviceInfo> devices = OpenCl.devices();
         PrintWriter out = spec.commandLine().getOut();
+        // Which kernels --kernels auto runs on each device, and why (on NVIDIA GPUs this compiles and runs the probe).
+        List<TensorCores.Report> kernels = new java.util.ArrayList<>();
+        for (DeviceInfo d : devices) {
+            TensorCores.Report r;
+            try {
+                r = TensorCores.report(d.index());
+            } catch (RuntimeException e) {
+                r = new TensorCores.Report("portable", "the device could not be opened to decide: " + Main.describe(e), null);
+            }
+            kernels.add(r);
+        }
         if (json) {
             ObjectNode root = Json.object();
             ArrayNode arr = root.putArray("devices");
@@ -52,6 +65,13 @@ public final class DevicesCommand implements Callable<Integer> {
                 for (long s : d.maxWorkItemSizes()) sizes.add(s);
                 n.put("fp16", d.fp16());
                 n.put("fp64", d.fp64());
+                if (d.computeCapability() != null) n.put("compute_capability", d.computeCapability());
+                else n.putNull("compute_capability");
+                TensorCores.Report k = kernels.get(d.index());
+                n.put("kernels", k.kernels());
+                n.put("kernels_reason", k.reason());
+                if (k.ptx() != null) n.put("ptx", k.ptx());
+                else n.putNull("ptx");
             }
             out.println(Json.write(root));
             return 0;
@@ -69,6 +89,10 @@ public final class DevicesCommand implements Callable<Integer> {
             out.printf("  fp16           %s%n", d.fp16() ? "yes (cl_khr_fp16)"
                     : "no cl_khr_fp16: half storage with float arithmetic (what bertj's kernels use on every device)");
             out.printf("  fp64           %s%n", d.fp64() ? "yes" : "no");
+            if (d.computeCapability() != null) out.printf("  compute cap.   %s (NVIDIA)%n", d.computeCapability());
+            TensorCores.Report k = kernels.get(d.index());
+            out.printf("  kernels        %s: %s%n", k.kernels(), k.reason());
+            if (k.ptx() != null) out.printf("  ptx            %s%n", k.ptx());
         }
         return 0;
     }

@@ -21,34 +21,46 @@ import java.util.concurrent.Callable;
 @Command(name = "embed", description = {
         "Sentence embeddings: run the encoder on each TEXT and pool its last hidden state (mean over the attention",
         "mask by default, as sentence-transformers does); --normalize divides each by its L2 norm.",
-        "--model minilm is all-MiniLM-L6-v2, fetched by the build."})
+        "--model minilm is all-MiniLM-L6-v2, fetched by the build.",
+        "For many texts use --input-file: one text per line or JSON Lines {\"text\": ...}, '-' for standard input;",
+        "the results stream out as JSON Lines in input order, with progress on stderr for long inputs."})
 public final class EmbedCommand implements Callable<Integer> {
     @Mixin
-    ModelOptions model;
-    @Mixin
-    BackendOptions backend;
+    EncoderOptions setup;
     @Mixin
     EmbeddingOptions embedding;
-    @Mixin
-    VerboseOption verbose;
     @Option(names = "--normalize", description = "L2-normalise each embedding (what all-MiniLM-L6-v2 is trained for).")
     boolean normalize;
     @Option(names = "--json", description = "Print JSON: the settings and, per text, tokens and embedding.")
     boolean json;
-    @Parameters(arity = "1..*", paramLabel = "TEXT", description = "Texts to embed.")
+    @Option(names = "--input-file", paramLabel = "F",
+            description = "Embed the texts of F instead of TEXT arguments: one per line, or JSON Lines {\"text\": ..., \"id\": ...};"
+                    + " '-' reads standard input. Writes one JSON line per text, in input order: line, id (if given), text,"
+                    + " tokens, truncated, embedding.")
+    String inputFile;
+    @Option(names = "--progress", paramLabel = "auto|bar|lines|none", defaultValue = "auto",
+            description = "With --input-file, progress on stderr once a run takes over 2 s: a bar on a terminal, plain lines"
+                    + " otherwise (default ${DEFAULT-VALUE}).")
+    String progress;
+    @Parameters(arity = "0..*", paramLabel = "TEXT", description = "Texts to embed (or --input-file).")
     List<String> texts;
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
-        embedding.check(backend);
+        embedding.check(spec.commandLine(), setup.backend);
         SentenceEmbedder.Pooling pooling = embedding.pooling();
-        LoadedModel m = model.load();
+        if (inputFile != null) return stream(pooling);
+        if (texts == null || texts.isEmpty()) {
+            throw Converters.usage(spec.commandLine(), "give texts to embed as arguments, or --input-file F");
+        }
+        setup.backend.warmUp();
+        LoadedModel m = setup.load();
+        int maxLen = embedding.maxLength(spec.commandLine(), m);
         BertTokenizer tok = embedding.tokenizer(m);
-        int maxLen = embedding.maxLength(m);
-        EmbeddingOptions.Run run = EmbeddingOptions.run(m, backend.create(), tok, pooling, normalize, maxLen, embedding.batchSize, texts);
-        EmbeddingOptions.Comparison cmp = embedding.compare(m, backend, tok, normalize, maxLen, texts, run);
+        EmbeddingOptions.Run run = EmbeddingOptions.run(m, setup.backend(), tok, pooling, normalize, maxLen, embedding.batchSize, texts);
+        EmbeddingOptions.Comparison cmp = embedding.compare(m, setup.backend, tok, normalize, maxLen, texts, run);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             ObjectNode root = Json.object();
@@ -72,7 +84,7 @@ public final class EmbedCommand implements Callable<Integer> {
             if (cmp != null) EmbeddingOptions.compareJson(root, cmp);
             out.println(Json.write(root));
         } else {
-            out.printf(Locale.ROOT, "# %s (%s): %d dimensions, %s pooling%s; backend %s (%s), %.3f s%n", model.model, m.format(),
+            out.printf(Locale.ROOT, "# %s (%s): %d dimensions, %s pooling%s; backend %s (%s), %.3f s%n", setup.model.model, m.format(),
                     m.config().hiddenSize(), pooling.label(), normalize ? ", L2-normalised" : "", run.backend(), run.precision(), run.seconds());
             for (int i = 0; i < run.embeddings().size(); i++) {
                 Embedding e = run.embeddings().get(i);
@@ -91,6 +103,43 @@ public final class EmbedCommand implements Callable<Integer> {
                 spec.commandLine().getErr().println("bertj: warning: a text was cut to " + maxLen + " tokens: "
                         + abbreviate(e.text()) + " (see --max-length)");
             }
+        }
+        return 0;
+    }
+
+    /** embed --input-file: JSON Lines out, in input order, a chunk at a time (see EmbedStream). */
+    private int stream(SentenceEmbedder.Pooling pooling) {
+        picocli.CommandLine cmd = spec.commandLine();
+        if (texts != null && !texts.isEmpty()) {
+            throw new picocli.CommandLine.ParameterException(cmd, "give texts as arguments or --input-file, not both");
+        }
+        if (embedding.compare != null) throw new picocli.CommandLine.ParameterException(cmd, "--compare works with texts as arguments, not --input-file");
+        Progress.Mode mode = switch (progress) {
+            case "auto" -> Progress.auto();
+            case "bar" -> Progress.Mode.BAR;
+            case "lines" -> Progress.Mode.LINES;
+            case "none" -> Progress.Mode.NONE;
+            default -> throw new picocli.CommandLine.ParameterException(cmd, "--progress must be auto, bar, lines or none, got '" + progress + "'");
+        };
+        String name = inputFile.equals("-") ? "standard input" : inputFile;
+        EmbedStream.Lines in = EmbedStream.open(inputFile, System.in); // a missing file is reported before the model loads
+        try (in) {
+            setup.backend.warmUp();
+            LoadedModel m = setup.load();
+            BertTokenizer tok = embedding.tokenizer(m);
+            int maxLen = embedding.maxLength(spec.commandLine(), m);
+            PrintWriter err = cmd.getErr();
+            try (bertj.encoder.BertEncoder encoder = new bertj.encoder.BertEncoder(m.weights(), setup.backend())) {
+                SentenceEmbedder e = new SentenceEmbedder(encoder, tok, pooling, normalize, maxLen);
+                EmbedStream.Totals t = new EmbedStream(e, embedding.batchSize, name)
+                        .run(in, cmd.getOut(), new Progress(err, mode, "texts", 2.0), EmbedStream.countTexts(inputFile));
+                if (t.truncated() > 0) {
+                    err.printf(Locale.ROOT, "bertj: warning: %,d of %,d texts were cut to %d tokens (\"truncated\": true; see --max-length)%n",
+                            t.truncated(), t.texts(), maxLen);
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new Main.UserError(name + ": " + e.getMessage());
         }
         return 0;
     }

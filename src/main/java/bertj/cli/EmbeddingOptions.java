@@ -1,7 +1,6 @@
 package bertj.cli;
 
 import bertj.backend.Backend;
-import bertj.backend.Backends;
 import bertj.embed.SentenceEmbedder;
 import bertj.embed.SentenceEmbedder.Embedding;
 import bertj.embed.SentenceEmbedder.Pooling;
@@ -10,6 +9,7 @@ import bertj.model.LoadedModel;
 import bertj.tokenizer.BertTokenizer;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -22,18 +22,19 @@ public class EmbeddingOptions {
     @Mixin
     VocabularyOptions vocabulary;
 
-    @Option(names = "--pooling", paramLabel = "mean|cls", defaultValue = "mean",
+    @Option(names = "--pooling", paramLabel = "mean|cls", defaultValue = "mean", converter = PoolingConverter.class,
             description = "mean: average of the token vectors over the attention mask (sentence-transformers); cls: the [CLS] vector. Default: ${DEFAULT-VALUE}.")
-    String pooling;
+    Pooling pooling;
 
     @Option(names = "--max-length", paramLabel = "N",
-            description = "Cut texts to N tokens, [CLS] and [SEP] included (default: the model's positions, 512 for minilm).")
+            description = "Cut texts to N tokens, [CLS] and [SEP] included (default: the model's positions; 256 for minilm, as sentence-transformers cuts it; 'bertj info' says).")
     Integer maxLength;
 
-    @Option(names = "--batch-size", paramLabel = "N", defaultValue = "32", description = "Texts per forward pass. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--batch-size", paramLabel = "N", defaultValue = "32", converter = Converters.Positive.class,
+            description = "Texts per forward pass. Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
-    @Option(names = "--compare", paramLabel = "BACKEND",
+    @Option(names = "--compare", paramLabel = "BACKEND", converter = Converters.BackendName.class,
             description = "Also run BACKEND (e.g. opencl) and report how well its embeddings agree; a backend that cannot run here is reported, not fatal.")
     String compare;
 
@@ -42,36 +43,43 @@ public class EmbeddingOptions {
     }
 
     Pooling pooling() {
-        try {
-            return Pooling.parse(pooling);
-        } catch (IllegalArgumentException e) {
-            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--pooling: " + e.getMessage());
-        }
+        return pooling;
     }
 
-    int maxLength(LoadedModel m) {
+    /** --max-length, checked against the model's positions (a usage error of {@code cmd}). */
+    int maxLength(CommandLine cmd, LoadedModel m) {
         int positions = m.config().maxPositions();
-        if (maxLength == null) return positions;
+        if (maxLength == null) return defaultMaxLength(m);
         if (maxLength < 2 || maxLength > positions) {
-            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-                    "--max-length must be between 2 and the model's " + positions + " positions, got " + maxLength);
+            throw Converters.usage(cmd, "--max-length must be between 2 and the model's " + positions + " positions, got " + maxLength);
         }
         return maxLength;
     }
 
-    /** Checks the options that need no model: call before loading one, so that usage errors come first. */
-    void check(BackendOptions primary) {
-        pooling();
-        if (batchSize < 1) {
-            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--batch-size must be positive");
-        }
-        if (compare != null && !Backends.NAMES.contains(compare)) {
-            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-                    "unknown backend '" + compare + "' for --compare (choose from " + String.join(", ", Backends.NAMES) + ")");
-        }
+    /** The cut texts get without --max-length: a built-in model's own recipe, else the model's positions. */
+    static int defaultMaxLength(LoadedModel m) {
+        return bertj.embed.SentenceEmbedder.defaultMaxLength(m);
+    }
+
+    /**
+     * Checks what needs no model, with the backend options (a --compare equal to --backend; --device or --threads
+     * that neither backend uses): call before loading one, so that usage errors come first.
+     */
+    void check(CommandLine cmd, BackendOptions primary) {
         if (compare != null && compare.equals(primary.backend)) {
-            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-                    "--compare " + compare + " is the backend already running; choose another");
+            throw Converters.usage(cmd, "--compare " + compare + " is the backend already running; choose another");
+        }
+        primary.check(cmd, compare);
+    }
+
+    static final class PoolingConverter implements CommandLine.ITypeConverter<Pooling> {
+        @Override
+        public Pooling convert(String value) {
+            try {
+                return Pooling.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
         }
     }
 
@@ -106,7 +114,7 @@ public class EmbeddingOptions {
         if (compare == null) return null;
         Run second;
         try {
-            Backend b = Backends.create(compare, new Backends.Options(primary.device, primary.threads));
+            Backend b = primary.create(compare);
             second = run(m, b, tok, pooling(), normalize, maxLen, batchSize, texts);
         } catch (RuntimeException | LinkageError e) {
             return new Comparison(compare, null, Main.describe(e), null);

@@ -19,7 +19,8 @@ import java.util.Arrays;
         description = "A pure-Java BERT encoder for NVIDIA's distilled BERT 4L-288D SQuAD checkpoint, with parity evidence against PyTorch.",
         subcommands = {InfoCommand.class, ParityCommand.class, TraceCommand.class, ConvertCommand.class,
                 EmbedCommand.class, SimilarityCommand.class, DevicesCommand.class,
-                TokenizeCommand.class, QaCommand.class, SquadCommand.class, BenchCommand.class})
+                TokenizeCommand.class, QaCommand.class, SquadCommand.class, BenchCommand.class, ExplainCommand.class,
+                ServeCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -1,6 +1,7 @@
 package bertj.cli;
 
 import bertj.encoder.BertEncoder;
+import bertj.explain.ParityReport;
 import bertj.parity.Parity;
 import bertj.parity.ReferenceFile;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -21,28 +22,34 @@ import java.util.concurrent.Callable;
         "Exit 0 when every tensor is within the backend's tolerance (docs/numerics.md), 1 otherwise."})
 public final class ParityCommand implements Callable<Integer> {
     @Mixin
-    ModelOptions model;
-    @Mixin
-    BackendOptions backend;
-    @Mixin
-    VerboseOption verbose;
+    EncoderOptions setup;
     @Option(names = "--reference", required = true, paramLabel = "REF.safetensors",
             description = "Inputs and PyTorch's outputs, as written by weights/reference.py.")
     Path reference;
     @Option(names = "--json", description = "Print the report as JSON with a top-level \"pass\".")
     boolean json;
+    @Option(names = "--report", paramLabel = "parity.html",
+            description = "Also write a self-contained HTML page: the error per tensor as a chart (log scale, tolerance line) next to the table.")
+    Path report;
+    @Option(names = "--plot", paramLabel = "parity.png", description = "Also write that chart as a PNG.")
+    Path plot;
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
-        backend.check();
+        setup.check(spec.commandLine());
+        ParityReport.checkFolder(report);
+        ParityReport.checkFolder(plot);
         ReferenceFile ref = ReferenceFile.read(reference);
-        var loaded = model.load();
+        var loaded = setup.load();
         Parity.Report r;
-        try (BertEncoder encoder = new BertEncoder(loaded.weights(), backend.create())) {
+        try (BertEncoder encoder = new BertEncoder(loaded.weights(), setup.backend())) {
             r = Parity.run(encoder, ref);
         }
+        // written whether or not the check passes: a failing run is the one worth looking at
+        if (report != null) ParityReport.writeHtml(r, loaded.source().toString(), report);
+        if (plot != null) ParityReport.writePng(r, plot);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(Json.write(toJson(r, loaded.source().toString())));
@@ -64,6 +71,8 @@ public final class ParityCommand implements Callable<Integer> {
         tol.put("precision", r.tolerance().precision());
         Json.putLimit(tol, "max_abs", r.tolerance().maxAbs());
         Json.putLimit(tol, "rel_l2", r.tolerance().relL2());
+        tol.put("rel_l2_per_layer", r.tolerance().relL2PerLayer());
+        Json.putLimit(tol, "logits_rel_l2", r.tolerance().logitsRelL2());
         Json.putLimit(tol, "logits_max_abs", r.tolerance().logitsMaxAbs());
         Json.putLimit(tol, "argmax_agreement", r.tolerance().argmaxAgreement());
         tol.put("argmax_tie", r.tolerance().argmaxTie());

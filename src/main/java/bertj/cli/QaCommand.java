@@ -2,10 +2,12 @@ package bertj.cli;
 
 import bertj.model.LoadedModel;
 import bertj.qa.Answer;
+import bertj.qa.Decoding;
 import bertj.qa.QaSettings;
 import bertj.qa.QuestionAnswerer;
 import bertj.readers.Utf8;
 import bertj.tokenizer.BertTokenizer;
+import bertj.tokenizer.LowerCasing;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine;
@@ -22,19 +24,18 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "qa", description = {
-        "Answer a question from a passage: the span NVIDIA's run_squad.py would give with the same checkpoint.",
+        "Answer a question from a passage with run_squad.py's windows and decoding.",
+        "--decoding nvidia gives exactly the answer NVIDIA's run_squad.py gives with the same checkpoint; masked (the default)",
+        "differs from it only where padding outranks the passage among the n-best positions.",
         "JSON: {\"answer\", \"score\" (start + end logit), \"probability\" (softmax over the n-best), \"start\", \"end\"};",
         "start/end are character (code point) offsets into the context, end exclusive; a list when --top-k > 1.",
-        "When no window holds a valid span the answer is null (an empty list with --top-k > 1)."})
+        "When no window holds a valid span the answer is null (an empty list with --top-k > 1);",
+        "with --decoding nvidia it is NVIDIA's placeholder \"empty\" (score 0, probability 1, start/end null)."})
 public final class QaCommand implements Callable<Integer> {
     @Mixin
-    ModelOptions model;
+    EncoderOptions setup;
     @Mixin
     QaOptions qa;
-    @Mixin
-    BackendOptions backend;
-    @Mixin
-    VerboseOption verbose;
 
     @Option(names = "--question", required = true, paramLabel = "Q", description = "The question.")
     String question;
@@ -56,9 +57,6 @@ public final class QaCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "16", description = "Windows per forward pass (default ${DEFAULT-VALUE}).")
-    int batch;
-
     @Option(names = "--max-context-chars", paramLabel = "N", defaultValue = "100000",
             description = "Refuse longer passages (0: no limit; default ${DEFAULT-VALUE}). A passage takes one forward pass per"
                     + " window, about one per 128 tokens, so a megabyte of text is thousands of passes.")
@@ -70,11 +68,12 @@ public final class QaCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         CommandLine cmd = spec.commandLine();
-        QaSettings settings = qa.settings(cmd);
+        setup.check(cmd);
+        QaSettings settings = qa.settings(cmd, Decoding.MASKED);
+        LowerCasing lowerCasing = qa.lowerCasing(cmd, settings);
         if (topK < 1 || topK > settings.nBestSize()) {
             throw new CommandLine.ParameterException(cmd, "--top-k must be between 1 and --n-best-size (" + settings.nBestSize() + "), got " + topK);
         }
-        if (batch < 1) throw new CommandLine.ParameterException(cmd, "--batch must be at least 1, got " + batch);
         if (maxContextChars < 0) throw new CommandLine.ParameterException(cmd, "--max-context-chars must be 0 (no limit) or positive");
         String ctx = context.file != null ? Utf8.read(context.file, "the passage as UTF-8 text") : context.text;
         if (question.isBlank()) throw new Main.UserError("the question is empty");
@@ -85,16 +84,18 @@ public final class QaCommand implements Callable<Integer> {
                     + "it would take about %,d windows of %d tokens; pass a larger limit, or 0 for none, to run it anyway",
                     chars, maxContextChars, Math.max(1, chars / 4 / settings.docStride()), settings.maxSeqLength()));
         }
-        LoadedModel loaded = model.load();
-        BertTokenizer tok = qa.tokenizer(loaded);
+        LoadedModel loaded = setup.load();
+        BertTokenizer tok = qa.tokenizer(loaded, lowerCasing);
         List<Answer> answers;
-        try (QuestionAnswerer qa = QuestionAnswerer.of(loaded, tok, backend.create(), settings, batch)) {
-            answers = qa.answers(question, ctx, topK);
+        try (QuestionAnswerer answerer = QuestionAnswerer.of(loaded, tok, setup.backend(), settings, qa.batch)) {
+            answers = answerer.answers(question, ctx, topK);
         }
         PrintWriter out = cmd.getOut();
-        if (answers.isEmpty()) {
-            cmd.getErr().println("bertj: no valid answer span: every top start/end candidate fell outside the passage, "
-                    + "outside its best window, or made a span longer than --max-answer-length");
+        if (answers.isEmpty() || answers.get(0).isPlaceholder()) {
+            cmd.getErr().println("bertj: no valid answer span: every top start/end candidate fell outside the passage"
+                    + (settings.decoding() == Decoding.NVIDIA ? " (padding included, with --decoding nvidia)" : "")
+                    + ", outside its best window, or made a span longer than --max-answer-length"
+                    + (answers.isEmpty() ? "" : "; answering with NVIDIA's placeholder \"empty\""));
         }
         if (json) {
             if (topK == 1) {
@@ -109,8 +110,12 @@ public final class QaCommand implements Callable<Integer> {
                 Answer a = answers.get(i);
                 String prefix = topK > 1 ? (i + 1) + ". " : "";
                 out.println(prefix + a.text());
-                out.printf("%sscore %.4f (probability %.4f), characters %d-%d%n", " ".repeat(prefix.length()), a.score(),
-                        a.probability(), a.start(), a.end());
+                if (a.isPlaceholder()) {
+                    out.printf("%sNVIDIA's placeholder: no span (score 0, probability 1)%n", " ".repeat(prefix.length()));
+                } else {
+                    out.printf("%sscore %.4f (probability %.4f), characters %d-%d%n", " ".repeat(prefix.length()), a.score(),
+                            a.probability(), a.start(), a.end());
+                }
             }
         }
         return 0;
@@ -121,8 +126,13 @@ public final class QaCommand implements Callable<Integer> {
         n.put("answer", a.text());
         n.put("score", a.score());
         n.put("probability", a.probability());
-        n.put("start", a.start());
-        n.put("end", a.end());
+        if (a.isPlaceholder()) {
+            n.putNull("start");
+            n.putNull("end");
+        } else {
+            n.put("start", a.start());
+            n.put("end", a.end());
+        }
         n.put("start_logit", a.startLogit());
         n.put("end_logit", a.endLogit());
         return n;

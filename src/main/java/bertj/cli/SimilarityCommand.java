@@ -24,11 +24,8 @@ import java.util.concurrent.Callable;
         "L2-normalised sentence embeddings. The model defaults to minilm (all-MiniLM-L6-v2, fetched by the build).",
         "--compare opencl also runs a second backend and reports how closely the two agree."})
 public final class SimilarityCommand implements Callable<Integer> {
-    @Option(names = "--model", paramLabel = "PATH|NAME", defaultValue = "minilm",
-            description = "A model file or directory, or a built-in name. Default: ${DEFAULT-VALUE}.")
-    Path modelPath;
-    @Option(names = "--heads", paramLabel = "N", description = "Number of attention heads, when neither a config file nor the model's graph tells it.")
-    Integer heads;
+    @Mixin
+    Model model;
     @Mixin
     BackendOptions backend;
     @Mixin
@@ -44,16 +41,25 @@ public final class SimilarityCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** --model with a default (minilm), and the shape options every command takes. */
+    static final class Model extends ModelShapeOptions {
+        @Option(names = "--model", paramLabel = "PATH|NAME", defaultValue = "minilm",
+                description = "A model file or directory, or a built-in name. Default: ${DEFAULT-VALUE}.")
+        Path model;
+
+        @Override
+        Path path() {
+            return model;
+        }
+    }
+
     @Override
     public Integer call() {
-        embedding.check(backend);
+        embedding.check(spec.commandLine(), backend);
         SentenceEmbedder.Pooling pooling = embedding.pooling();
-        ModelOptions mo = new ModelOptions();
-        mo.model = modelPath;
-        mo.heads = heads;
-        LoadedModel m = mo.load();
+        LoadedModel m = model.load();
+        int maxLen = embedding.maxLength(spec.commandLine(), m);
         BertTokenizer tok = embedding.tokenizer(m);
-        int maxLen = embedding.maxLength(m);
         EmbeddingOptions.Run run = EmbeddingOptions.run(m, backend.create(), tok, pooling, true, maxLen, embedding.batchSize, texts);
         EmbeddingOptions.Comparison cmp = embedding.compare(m, backend, tok, true, maxLen, texts, run);
         double[][] sim = similarities(run.embeddings());
@@ -86,7 +92,7 @@ public final class SimilarityCommand implements Callable<Integer> {
     private void print(PrintWriter out, LoadedModel m, SentenceEmbedder.Pooling pooling, EmbeddingOptions.Run run,
                        EmbeddingOptions.Comparison cmp, double[][] sim, double[][] sim2) {
         var c = m.config();
-        out.printf(Locale.ROOT, "model     %s (%s: %d layers, hidden %d, %d heads), %s pooling, L2-normalised%n", modelPath,
+        out.printf(Locale.ROOT, "model     %s (%s: %d layers, hidden %d, %d heads), %s pooling, L2-normalised%n", model.model,
                 m.format(), c.numLayers(), c.hiddenSize(), c.numHeads(), pooling.label());
         out.printf(Locale.ROOT, "backend   %s (%s): %d texts in %.3f s%n", run.backend(), run.precision(), texts.size(), run.seconds());
         if (cmp != null) {

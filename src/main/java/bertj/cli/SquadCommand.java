@@ -2,13 +2,16 @@ package bertj.cli;
 
 import bertj.model.LoadedModel;
 import bertj.qa.Answer;
+import bertj.qa.Decoding;
 import bertj.qa.Feature;
 import bertj.qa.Passage;
+import bertj.qa.Prediction;
 import bertj.qa.QaSettings;
 import bertj.qa.QuestionAnswerer;
 import bertj.qa.SquadData;
 import bertj.qa.SquadEvaluation;
 import bertj.tokenizer.BertTokenizer;
+import bertj.tokenizer.LowerCasing;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine;
@@ -32,19 +35,18 @@ import java.util.concurrent.Callable;
 
 @Command(name = "squad", description = {
         "Answer every question of a SQuAD v1.1 file and write the predictions in the official format ({\"id\": \"answer\", ...}).",
-        "When the file holds answers, print {\"exact_match\": ..., \"f1\": ...} as the official v1.1 evaluation computes them.",
+        "When the file holds answers, print {\"exact_match\": ..., \"f1\": ...} as the official v1.1 evaluation computes them",
+        "(--json: one object with the decoding and counts as well).",
+        "Decoding: nvidia (default) gives exactly NVIDIA's run_squad.py predictions and n-best lists; masked lets padding never compete.",
         "Existing output files are not overwritten unless --force is given.",
-        "A question whose passage has no tokens is predicted as \"\".",
+        "A question whose passage has no tokens is predicted as \"\" (masked) or, as NVIDIA's script does, left out (nvidia).",
+        "A SQuAD v2.0 file, an unanswerable (is_impossible) or an empty question is refused with the JSON path of the question.",
         "Progress goes to stderr: a bar with rate and time left on a terminal, plain lines otherwise."})
 public final class SquadCommand implements Callable<Integer> {
     @Mixin
-    ModelOptions model;
+    EncoderOptions setup;
     @Mixin
     QaOptions qa;
-    @Mixin
-    BackendOptions backend;
-    @Mixin
-    VerboseOption verbose;
 
     @Option(names = "--data", required = true, paramLabel = "dev-v1.1.json", description = "SQuAD v1.1 JSON (answers optional).")
     Path data;
@@ -55,11 +57,13 @@ public final class SquadCommand implements Callable<Integer> {
     @Option(names = "--nbest-out", paramLabel = "F", description = "Also write each question's n-best answers (text, probability, start_logit, end_logit).")
     Path nbestOut;
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "16", description = "Windows per forward pass (default ${DEFAULT-VALUE}).")
-    int batch;
-
     @Option(names = "--force", description = "Overwrite --out and --nbest-out if they exist.")
     boolean force;
+
+    @Option(names = "--json", description = "Print one JSON object: exact_match and f1 (null without answers), decoding, lowercasing, "
+            + "questions, windows, tokens (real tokens of the windows), padding_among_best (questions whose n-best positions held padding), empty (NVIDIA's placeholder "
+            + "answers), no_prediction, seconds.")
+    boolean json;
 
     @Option(names = "--progress", paramLabel = "auto|bar|lines|none", defaultValue = "auto",
             description = "Progress on stderr: a bar on a terminal, plain lines otherwise (default ${DEFAULT-VALUE}).")
@@ -71,8 +75,10 @@ public final class SquadCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         CommandLine cmd = spec.commandLine();
-        QaSettings settings = qa.settings(cmd);
-        if (batch < 1) throw new CommandLine.ParameterException(cmd, "--batch must be at least 1, got " + batch);
+        setup.check(cmd);
+        QaSettings settings = qa.settings(cmd, Decoding.NVIDIA);
+        LowerCasing lowerCasing = qa.lowerCasing(cmd, settings);
+        boolean nvidia = settings.decoding() == Decoding.NVIDIA;
         Progress.Mode mode = switch (progress) {
             case "auto" -> Progress.auto();
             case "bar" -> Progress.Mode.BAR;
@@ -88,14 +94,17 @@ public final class SquadCommand implements Callable<Integer> {
             }
         }
         PrintWriter err = cmd.getErr();
+        setup.backend.warmUp();
         SquadData squad = SquadData.read(data);
-        LoadedModel loaded = model.load();
-        BertTokenizer tok = qa.tokenizer(loaded);
+        LoadedModel loaded = setup.load();
+        BertTokenizer tok = qa.tokenizer(loaded, lowerCasing);
 
-        List<List<Answer>> answers;
+        List<Prediction> answers;
         List<SquadData.Question> questions = new ArrayList<>();
-        try (QuestionAnswerer answerer = QuestionAnswerer.of(loaded, tok, backend.create(), settings, batch)) {
-            long t0 = System.nanoTime();
+        int windows;
+        long tokens = 0;
+        long t0 = System.nanoTime();
+        try (QuestionAnswerer answerer = QuestionAnswerer.of(loaded, tok, setup.backend(), settings, qa.batch)) {
             List<QuestionAnswerer.Example> examples = new ArrayList<>();
             for (SquadData.Paragraph p : squad.paragraphs()) {
                 Passage passage = answerer.passage(p.context());
@@ -105,21 +114,29 @@ public final class SquadCommand implements Callable<Integer> {
                 }
             }
             List<List<Feature>> features = answerer.features(examples);
-            int windows = features.stream().mapToInt(List::size).sum();
+            windows = features.stream().mapToInt(List::size).sum();
+            for (List<Feature> fs : features) for (Feature f : fs) tokens += f.length();
             if (mode != Progress.Mode.NONE) {
-                err.printf("%,d questions on %,d passages: %,d windows, tokenized in %.2f s%n", examples.size(),
-                        squad.paragraphs().size(), windows, (System.nanoTime() - t0) / 1e9);
+                err.printf("%,d questions on %,d passages: %,d windows, tokenized in %.2f s; decoding %s%n", examples.size(),
+                        squad.paragraphs().size(), windows, (System.nanoTime() - t0) / 1e9, describe(settings, lowerCasing));
             }
-            answers = answerer.decode(examples, features, new Progress(err, mode, "windows"));
+            answers = answerer.predictions(examples, features, new Progress(err, mode, "windows"));
         }
+        double seconds = (System.nanoTime() - t0) / 1e9;
 
         Map<String, String> predictions = new LinkedHashMap<>();
         ObjectNode predJson = Json.object(), nbestJson = Json.object();
-        int none = 0;
+        int none = 0, empty = 0, padded = 0, left = 0;
         for (int i = 0; i < questions.size(); i++) {
-            List<Answer> a = answers.get(i);
+            List<Answer> a = answers.get(i).nbest();
+            if (answers.get(i).paddingAmongBest()) padded++;
+            if (a.isEmpty() && nvidia) {
+                left++; // no window: NVIDIA's get_answers gives such a question no prediction at all
+                continue;
+            }
             String text = a.isEmpty() ? "" : a.get(0).text();
             if (a.isEmpty()) none++;
+            if (!a.isEmpty() && a.get(0).isPlaceholder()) empty++;
             predictions.put(questions.get(i).id(), text);
             predJson.put(questions.get(i).id(), text);
             ArrayNode list = nbestJson.putArray(questions.get(i).id());
@@ -137,6 +154,14 @@ public final class SquadCommand implements Callable<Integer> {
             err.printf("wrote %,d predictions to %s%s%n", predictions.size(), out, nbestOut == null ? "" : " and the n-best to " + nbestOut);
         }
         if (none > 0) err.printf("bertj: %,d questions had no valid answer span and are predicted as \"\"%n", none);
+        if (left > 0) {
+            err.printf("bertj: %,d questions have no tokens in their passage; as NVIDIA's run_squad.py, they have no prediction "
+                    + "(the evaluation scores them 0)%n", left);
+        }
+        if (nvidia && mode != Progress.Mode.NONE) {
+            err.printf("decoding nvidia: padding was among the %d best start/end positions for %,d of %,d questions; "
+                    + "%,d answered with NVIDIA's placeholder \"empty\"%n", settings.nBestSize(), padded, questions.size(), empty);
+        }
 
         List<SquadEvaluation.Question> answered = squad.answered();
         if (!answered.isEmpty()) {
@@ -144,14 +169,39 @@ public final class SquadCommand implements Callable<Integer> {
                 err.printf("bertj: %,d of %,d questions have no answers in %s and are left out of the evaluation%n",
                         questions.size() - answered.size(), questions.size(), data);
             }
-            SquadEvaluation.Result r = SquadEvaluation.evaluate(answered, predictions);
-            ObjectNode res = Json.object();
+        }
+        SquadEvaluation.Result r = answered.isEmpty() ? null : SquadEvaluation.evaluate(answered, predictions);
+        ObjectNode res = Json.object();
+        if (r != null) {
             res.put("exact_match", r.exactMatch());
             res.put("f1", r.f1());
+        } else if (json) {
+            res.putNull("exact_match");
+            res.putNull("f1");
+        }
+        if (json) {
+            res.put("decoding", settings.decoding().cliName());
+            res.put("lowercasing", lowerCasing.cliName());
+            res.put("questions", questions.size());
+            res.put("windows", windows);
+            res.put("tokens", tokens);
+            res.put("padding_among_best", padded);
+            res.put("empty", empty);
+            res.put("no_prediction", left + none);
+            res.put("seconds", seconds);
+        }
+        if (r != null || json) {
             cmd.getOut().println(Json.MAPPER.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
                     .writeValueAsString(res));
         }
         return 0;
+    }
+
+    /** "nvidia (every window padded to 384, lower-casing python)" / "masked (lower-casing hf)". */
+    static String describe(QaSettings s, LowerCasing l) {
+        return s.decoding() == Decoding.NVIDIA
+                ? "nvidia (every window padded to " + s.maxSeqLength() + ", lower-casing " + l.cliName() + ")"
+                : "masked (padding never ranked, lower-casing " + l.cliName() + ")";
     }
 
     private void checkWritable(Path p, String option) {

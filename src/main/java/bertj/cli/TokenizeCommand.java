@@ -20,7 +20,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "tokenize", description = {
-        "Split text into BERT WordPiece tokens and ids, as Hugging Face's BertTokenizer does (no [CLS]/[SEP] added).",
+        "Split text into BERT WordPiece tokens and ids, as Hugging Face's BertTokenizer does (no [CLS]/[SEP] added);",
+        "with --lowercasing python, uncased words are lower-cased as NVIDIA's tokenization.py does.",
         "With --input-file, each line is a JSON object {\"text\": ...} and each output line is {\"tokens\": [...], \"ids\": [...]}, in order."})
 public final class TokenizeCommand implements Callable<Integer> {
     @Option(names = "--vocab", required = true, paramLabel = "PATH", description = "vocab.txt (one token per line) or a Hugging Face tokenizer.json.")
@@ -28,6 +29,9 @@ public final class TokenizeCommand implements Callable<Integer> {
 
     @Mixin
     CasingOptions casing;
+
+    @Mixin
+    LowerCasingOption lowerCasing;
 
     @Option(names = "--json", description = "Print {\"tokens\": [...], \"ids\": [...]} (always so with --input-file).")
     boolean json;
@@ -50,7 +54,7 @@ public final class TokenizeCommand implements Callable<Integer> {
         if ((text == null) == (file == null)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "give either TEXT or --input-file, not " + (text == null ? "neither" : "both"));
         }
-        BertTokenizer tok = BertTokenizer.load(vocab, casing.cased());
+        BertTokenizer tok = BertTokenizer.load(vocab, casing.cased(), lowerCasing.or(spec.commandLine(), bertj.tokenizer.LowerCasing.HF));
         PrintWriter out = spec.commandLine().getOut();
         if (file == null) {
             BertTokenizer.Encoding e = tok.encode(text);

@@ -23,11 +23,7 @@ import java.util.concurrent.Callable;
         "attention_probs, context, attention_output, intermediate and the layer output; start/end logits."})
 public final class TraceCommand implements Callable<Integer> {
     @Mixin
-    ModelOptions model;
-    @Mixin
-    BackendOptions backend;
-    @Mixin
-    VerboseOption verbose;
+    EncoderOptions setup;
     @Option(names = "--input", required = true, paramLabel = "IN.safetensors",
             description = "A file holding input_ids, token_type_ids and attention_mask (I64 [B, S]); a parity reference will do.")
     Path input;
@@ -40,17 +36,17 @@ public final class TraceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        backend.check();
+        setup.check(spec.commandLine());
         if (Files.exists(out) && !force) {
             throw new Main.UserError(out + " already exists; choose another --out or pass --force");
         }
         var contents = SafeTensors.read(input);
         Batch batch = ReferenceFile.batchOf(input.toString(), contents.tensors());
-        var loaded = model.load();
+        var loaded = setup.load();
         Map<String, Tensor> trace = new LinkedHashMap<>();
         for (String n : ReferenceFile.INPUTS) trace.put(n, contents.tensors().get(n));
         String precision;
-        try (BertEncoder encoder = new BertEncoder(loaded.weights(), backend.create())) {
+        try (BertEncoder encoder = new BertEncoder(loaded.weights(), setup.backend())) {
             precision = encoder.backend().precision();
             boolean f64 = precision.equals("float64");
             encoder.forward(batch, false, new BertEncoder.Tap() {

@@ -19,6 +19,11 @@ public class VocabularyOptions {
 
     /** The tokenizer of --vocab, else of the vocabulary beside the model; cased by {@link BertTokenizer#of}'s rule. */
     BertTokenizer tokenizer(LoadedModel m) {
-        return BertTokenizer.load(m.vocabulary(vocab), casing.cased());
+        return tokenizer(m, bertj.tokenizer.LowerCasing.HF);
+    }
+
+    /** The same, lower-casing (when uncased) as {@code l} says. */
+    BertTokenizer tokenizer(LoadedModel m, bertj.tokenizer.LowerCasing l) {
+        return BertTokenizer.load(m.vocabulary(vocab), casing.cased(), l);
     }
 }

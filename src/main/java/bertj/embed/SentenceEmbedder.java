@@ -1,9 +1,14 @@
 package bertj.embed;
 
+import bertj.backend.Backend;
+import bertj.backend.Backends;
 import bertj.backend.Batch;
 import bertj.encoder.BertEncoder;
+import bertj.model.LoadedModel;
+import bertj.model.ModelLoader;
 import bertj.tokenizer.BertTokenizer;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -18,8 +23,20 @@ import java.util.Locale;
  * </pre>
  * all-MiniLM-L6-v2 is trained for mean pooling followed by normalisation; its cosine similarities are then dot
  * products.
+ *
+ * <pre>
+ *   try (SentenceEmbedder embedder = SentenceEmbedder.load("minilm")) {        // or a model file, or a directory
+ *       double[] a = embedder.embed("A man is eating food.").vector();
+ *       double[] b = embedder.embed("A man is eating a piece of bread.").vector();
+ *       System.out.println(SentenceEmbedder.cosine(a, b));                      // 0.7553
+ *   }
+ * </pre>
+ *
+ * <p>Safe for concurrent callers: tokenization and pooling run in the caller's thread, forward passes take turns on
+ * the encoder (see {@link BertEncoder}), so results are the same as from sequential calls. Closing the encoder
+ * while calls are in flight lets the running pass finish; later calls fail with IllegalStateException.
  */
-public final class SentenceEmbedder {
+public final class SentenceEmbedder implements AutoCloseable {
 
     public enum Pooling {
         MEAN, CLS;
@@ -44,13 +61,58 @@ public final class SentenceEmbedder {
     public record Embedding(String text, int tokens, boolean truncated, double[] vector) {
     }
 
+    /**
+     * How {@link #load(Path, Options)} builds an embedder.
+     *
+     * @param backend        "reference", "cpu" or "opencl" (see {@link Backends})
+     * @param backendOptions OpenCL device and CPU threads
+     * @param pooling        mean (sentence-transformers) or cls
+     * @param normalize      L2-normalise each embedding
+     * @param maxLength      tokens per text, [CLS] and [SEP] included; 0: the model's default
+     *                       ({@link #defaultMaxLength})
+     * @param batchSize      texts per forward pass for {@link #embed(List)}
+     * @param cased          true/false to force the casing; null: the vocabulary decides
+     * @param model          how to read the checkpoint (GELU form, heads, config)
+     */
+    public record Options(String backend, Backends.Options backendOptions, Pooling pooling, boolean normalize, int maxLength,
+                          int batchSize, Boolean cased, ModelLoader.Options model) {
+        /** cpu backend, mean pooling, normalised, the model's default length, batches of 32: as sentence-transformers. */
+        public static Options defaults() {
+            return new Options("cpu", Backends.Options.defaults(), Pooling.MEAN, true, 0, 32, null, ModelLoader.Options.defaults());
+        }
+
+        public Options withBackend(String name) {
+            return new Options(name, backendOptions, pooling, normalize, maxLength, batchSize, cased, model);
+        }
+
+        public Options withPooling(Pooling p, boolean normalise) {
+            return new Options(backend, backendOptions, p, normalise, maxLength, batchSize, cased, model);
+        }
+
+        public Options withMaxLength(int n) {
+            return new Options(backend, backendOptions, pooling, normalize, n, batchSize, cased, model);
+        }
+
+        public Options withBatchSize(int n) {
+            return new Options(backend, backendOptions, pooling, normalize, maxLength, n, cased, model);
+        }
+    }
+
     private final BertEncoder encoder;
     private final BertTokenizer tokenizer;
     private final Pooling pooling;
     private final boolean normalize;
     private final int maxTokens;
+    private final boolean ownsEncoder;
+    private final int defaultBatchSize;
 
+    /** An embedder over an encoder the caller owns (and closes): {@link #close} leaves it open. */
     public SentenceEmbedder(BertEncoder encoder, BertTokenizer tokenizer, Pooling pooling, boolean normalize, int maxTokens) {
+        this(encoder, tokenizer, pooling, normalize, maxTokens, false, 32);
+    }
+
+    private SentenceEmbedder(BertEncoder encoder, BertTokenizer tokenizer, Pooling pooling, boolean normalize, int maxTokens,
+                             boolean ownsEncoder, int defaultBatchSize) {
         if (maxTokens < 2 || maxTokens > encoder.config().maxPositions()) {
             throw new IllegalArgumentException("max length " + maxTokens + " is outside 2.." + encoder.config().maxPositions()
                     + " (the model's positions)");
@@ -60,24 +122,163 @@ public final class SentenceEmbedder {
         this.pooling = pooling;
         this.normalize = normalize;
         this.maxTokens = maxTokens;
+        this.ownsEncoder = ownsEncoder;
+        if (defaultBatchSize < 1) throw new IllegalArgumentException("batch size must be positive");
+        this.defaultBatchSize = defaultBatchSize;
     }
 
-    /** Embeds the texts in order, {@code batchSize} at a time (each batch padded to its longest text). */
+    /** Loads a model by name ("minilm") or path with {@link Options#defaults()}. */
+    public static SentenceEmbedder load(String modelNameOrPath) {
+        return load(Path.of(modelNameOrPath), Options.defaults());
+    }
+
+    /**
+     * Loads a model (a built-in name such as "minilm", a checkpoint file, a Hugging Face directory or an ONNX
+     * export) with its vocabulary (the one beside or inside it) and a backend; the embedder owns both and frees
+     * them in {@link #close}.
+     */
+    public static SentenceEmbedder load(Path model, Options o) {
+        LoadedModel loaded = ModelLoader.load(model, o.model());
+        BertTokenizer tok = BertTokenizer.load(loaded.vocabulary(null), o.cased());
+        int max = o.maxLength() == 0 ? defaultMaxLength(loaded) : o.maxLength();
+        Backend backend = Backends.create(o.backend(), o.backendOptions());
+        BertEncoder encoder;
+        try {
+            encoder = new BertEncoder(loaded.weights(), backend);
+        } catch (RuntimeException e) {
+            backend.close();
+            throw e;
+        }
+        try {
+            return new SentenceEmbedder(encoder, tok, o.pooling(), o.normalize(), max, true, o.batchSize());
+        } catch (RuntimeException e) {
+            encoder.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Tokens a text is cut to by default: a built-in model's own recipe (256 for all-MiniLM-L6-v2, as
+     * sentence-transformers cuts it), else the model's positions.
+     */
+    public static int defaultMaxLength(LoadedModel m) {
+        bertj.model.BuiltinModels.Builtin b = bertj.model.BuiltinModels.of(m);
+        return b != null ? Math.min(b.maxLength(), m.config().maxPositions()) : m.config().maxPositions();
+    }
+
+    /** The width of the embeddings (the model's hidden size). */
+    public int dimension() {
+        return encoder.config().hiddenSize();
+    }
+
+    /** Tokens a text is cut to, [CLS] and [SEP] included. */
+    public int maxLength() {
+        return maxTokens;
+    }
+
+    public BertTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** The embedding of one text. */
+    public Embedding embed(String text) {
+        return embed(List.of(text), 1).get(0);
+    }
+
+    /** The embeddings of the texts, in order, in batches of the options' size. */
+    public List<Embedding> embed(List<String> texts) {
+        return embed(texts, defaultBatchSize);
+    }
+
+    /** Frees the encoder and its backend when this embedder loaded them ({@link #load}); otherwise nothing. */
+    @Override
+    public void close() {
+        if (ownsEncoder) encoder.close();
+    }
+
+    /** Padded tokens per forward pass at most, by default: about 100 MB of activations for all-MiniLM-L6-v2. */
+    public static final int DEFAULT_TOKEN_BUDGET = 8192;
+
+    /** {@link #embed(List, int, int)} with the {@link #DEFAULT_TOKEN_BUDGET}. */
     public List<Embedding> embed(List<String> texts, int batchSize) {
+        return embed(texts, batchSize, DEFAULT_TOKEN_BUDGET);
+    }
+
+    /**
+     * Embeds the texts; the result is in the texts' order. The texts are tokenized, grouped by length (longest
+     * first, at most {@code batchSize} texts and {@code tokenBudget} padded tokens per forward pass, see
+     * {@link Batch#byLength}) and each group is padded only to its own longest text. Padding never changes a
+     * result: padded keys get weight exp(−10000) = 0 in attention and pooling skips them, so each embedding is
+     * the one the text gets alone (bit for bit on the cpu and reference backends).
+     */
+    public List<Embedding> embed(List<String> texts, int batchSize, int tokenBudget) {
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be positive");
-        List<Embedding> out = new ArrayList<>(texts.size());
-        for (int from = 0; from < texts.size(); from += batchSize) {
-            List<String> chunk = texts.subList(from, Math.min(texts.size(), from + batchSize));
-            List<BertTokenizer.Sequence> enc = chunk.stream().map(t -> tokenizer.sequence(t, maxTokens)).toList();
-            Batch batch = batch(enc, tokenizer.vocab().padId());
-            double[] hidden = encoder.forward(batch, true, null).lastHidden();
-            double[][] pooled = pool(hidden, batch, encoder.config().hiddenSize(), pooling);
-            for (int i = 0; i < chunk.size(); i++) {
-                double[] v = normalize ? normalized(pooled[i]) : pooled[i];
-                out.add(new Embedding(chunk.get(i), enc.get(i).ids().length, enc.get(i).truncated(), v));
+        int n = texts.size();
+        List<BertTokenizer.Sequence> enc = new ArrayList<>(n);
+        int[] lengths = new int[n];
+        for (int i = 0; i < n; i++) {
+            enc.add(tokenizer.sequence(texts.get(i), maxTokens));
+            lengths[i] = enc.get(i).ids().length;
+        }
+        Embedding[] out = new Embedding[n];
+        for (int[] group : Batch.byLength(lengths, batchSize, tokenBudget)) {
+            List<BertTokenizer.Sequence> members = new ArrayList<>(group.length);
+            for (int i : group) members.add(enc.get(i));
+            double[][] vectors = embedSequences(members);
+            for (int k = 0; k < group.length; k++) {
+                int i = group[k];
+                out[i] = new Embedding(texts.get(i), lengths[i], enc.get(i).truncated(), vectors[k]);
             }
         }
+        return List.of(out);
+    }
+
+    /** The model's input for a text: [CLS] its tokens [SEP], cut to the max length ({@code truncated} says so). */
+    public BertTokenizer.Sequence sequence(String text) {
+        return tokenizer.sequence(text, maxTokens);
+    }
+
+    /**
+     * Embeds texts already turned into {@link #sequence}s, in one forward pass padded to the longest, for callers
+     * that group texts into batches themselves (by length, by a token budget). The results, in order, carry the
+     * given texts. A text's embedding does not depend on the batch it rides in.
+     */
+    public List<Embedding> embedSequences(List<String> texts, List<BertTokenizer.Sequence> sequences) {
+        if (texts.size() != sequences.size()) {
+            throw new IllegalArgumentException(texts.size() + " texts but " + sequences.size() + " sequences");
+        }
+        List<Embedding> out = new ArrayList<>(texts.size());
+        if (texts.isEmpty()) return out;
+        double[][] vectors = embedSequences(sequences);
+        for (int i = 0; i < texts.size(); i++) {
+            out.add(new Embedding(texts.get(i), sequences.get(i).ids().length, sequences.get(i).truncated(), vectors[i]));
+        }
         return out;
+    }
+
+    /**
+     * One forward pass over exactly these sequences, as one right-padded batch: their pooled embeddings, in order,
+     * L2-normalised when this embedder normalises. A sequence's embedding does not depend on what else is in the
+     * batch (padded keys are masked; on the cpu backend it is bit for bit the same as alone).
+     */
+    public double[][] embedSequences(List<BertTokenizer.Sequence> sequences) {
+        if (sequences.isEmpty()) return new double[0][];
+        Batch batch = batch(sequences, tokenizer.vocab().padId());
+        double[] hidden = encoder.forward(batch, true, null).lastHidden();
+        double[][] pooled = pool(hidden, batch, encoder.config().hiddenSize(), pooling);
+        if (normalize) {
+            for (int i = 0; i < pooled.length; i++) pooled[i] = normalized(pooled[i]);
+        }
+        return pooled;
+    }
+
+    public Pooling pooling() {
+        return pooling;
+    }
+
+    /** The most ids a text is given, [CLS] and [SEP] included (the same as {@link #maxLength()}). */
+    public int maxTokens() {
+        return maxTokens;
     }
 
     /**

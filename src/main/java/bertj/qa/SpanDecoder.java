@@ -8,21 +8,27 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * From start/end logits to answers: run_squad.py's write_predictions for SQuAD v1.1.
+ * From start/end logits to answers: run_squad.py's decoding for SQuAD v1.1, in two forms ({@link Decoding}).
  * <ol>
- *   <li>In each window, the n-best start positions and the n-best end positions by logit (ties: lower position first).</li>
- *   <li>Every start × end pair is a candidate if both are passage tokens, the start is in its max-context window,
- *       start ≤ end and the span is at most max_answer_length tokens. Score = start logit + end logit.</li>
- *   <li>Candidates of all windows, best score first (ties keep window, start, end order); each becomes text
- *       through {@link FinalText}; a text already taken is skipped; the first n-best distinct texts are kept.</li>
- *   <li>Probabilities: softmax of the kept scores.</li>
+ *   <li>In each window, the n-best start positions and the n-best end positions by logit (ties: lower position
+ *       first, as Python's stable sort). {@link Decoding#NVIDIA}: over every position of the window padded to
+ *       max_seq_length, padding included (NVIDIA's {@code _get_best_indices}); {@link Decoding#MASKED}: over the
+ *       window's real tokens.</li>
+ *   <li>Every start × end pair is a candidate if both are passage tokens (so not padding, not the question), the
+ *       start is in its max-context window, start ≤ end and the span is at most max_answer_length tokens
+ *       ({@code get_valid_prelim_predictions}). Score = start logit + end logit.</li>
+ *   <li>Candidates best score first (stable: ties keep window, start, end order); each becomes text through
+ *       {@link FinalText}. {@link Decoding#NVIDIA}: in each window, a text the window already gave is skipped and
+ *       at most n are kept; the windows' lists are then merged, sorted again and cut to n, so a text can repeat
+ *       across windows. {@link Decoding#MASKED}: all windows' candidates together, a text already taken anywhere
+ *       is skipped, the first n distinct texts are kept.</li>
+ *   <li>{@link Decoding#NVIDIA} only: when nothing is left (every ranked position was padding, question or an invalid
+ *       span), the answer is NVIDIA's placeholder {@code "empty"} with logits 0 ({@link Answer#placeholder()}).</li>
+ *   <li>Probabilities: softmax of the kept scores, exp(score − max) / Σ exp(score − max) in list order
+ *       ({@code _compute_softmax}).</li>
  * </ol>
- * The n-best are deduplicated across windows, as Google's run_squad.py does; NVIDIA's get_answers deduplicates
- * within each window only, so its n-best list can repeat a text. The best answer is the same in both.
- * <p>
- * run_squad.py picks the n-best positions over the whole padded sequence of 384, padding included (padding positions
- * are then rejected as candidates); we pick them over the window's real tokens, because our batches are padded to
- * their longest window, not to 384. The two differ only if a padding position outranks a real candidate.
+ * The best answer is the same in both forms unless padding outranks real positions (NVIDIA then has fewer
+ * candidates, possibly none). Stateless and thread-safe.
  */
 public final class SpanDecoder {
     private SpanDecoder() {
@@ -34,36 +40,100 @@ public final class SpanDecoder {
         }
     }
 
+    /** A candidate turned into text, with its offsets in the context. */
+    private record Resolved(Candidate candidate, String text, int[] offsets) {
+    }
+
     /**
-     * The n-best answers of one question, best first; empty when no window offers a valid span.
-     *
-     * @param startLogits per feature, at least {@link Feature#length()} values
-     * @param endLogits   per feature, likewise
+     * The n-best answers of one question, best first (see {@link #predict}).
      */
     public static List<Answer> decode(Passage passage, List<Feature> features, List<double[]> startLogits,
                                       List<double[]> endLogits, QaSettings s, BasicTokenizer basic) {
-        List<Candidate> candidates = new ArrayList<>();
+        return predict(passage, features, startLogits, endLogits, s, basic).nbest();
+    }
+
+    /**
+     * The n-best answers of one question, decoded as {@code s.decoding()} says.
+     *
+     * @param startLogits per feature: {@link Decoding#MASKED} at least {@link Feature#length()} values (those are
+     *                    ranked); {@link Decoding#NVIDIA} exactly max_seq_length values, the window padded as
+     *                    NVIDIA pads it ({@link Batches})
+     * @param endLogits   per feature, likewise
+     */
+    public static Prediction predict(Passage passage, List<Feature> features, List<double[]> startLogits,
+                                     List<double[]> endLogits, QaSettings s, BasicTokenizer basic) {
+        boolean nvidia = s.decoding() == Decoding.NVIDIA;
+        int n = s.nBestSize();
+        boolean padding = false;
+        List<Candidate> all = new ArrayList<>();
+        List<Resolved> merged = new ArrayList<>();
         for (int f = 0; f < features.size(); f++) {
             Feature feat = features.get(f);
             double[] sl = startLogits.get(f), el = endLogits.get(f);
-            int[] starts = best(sl, feat.length(), s.nBestSize()), ends = best(el, feat.length(), s.nBestSize());
+            int positions = feat.length();
+            if (nvidia) {
+                if (sl.length != s.maxSeqLength() || el.length != s.maxSeqLength()) {
+                    throw new IllegalArgumentException("nvidia decoding ranks every position of a window padded to max_seq_length "
+                            + s.maxSeqLength() + ": window " + f + " has " + sl.length + " start and " + el.length + " end logits");
+                }
+                positions = s.maxSeqLength();
+            } else if (sl.length < positions || el.length < positions) {
+                throw new IllegalArgumentException("window " + f + " has " + feat.length() + " tokens but " + Math.min(sl.length, el.length) + " logits");
+            }
+            int[] starts = best(sl, positions, n), ends = best(el, positions, n);
+            if (nvidia) padding |= anyAtOrAfter(starts, feat.length()) || anyAtOrAfter(ends, feat.length());
+            List<Candidate> window = new ArrayList<>();
             for (int st : starts) {
                 for (int en : ends) {
                     if (!feat.inPassage(st) || !feat.inPassage(en)) continue;
                     if (!feat.maxContext()[st]) continue;
                     if (en < st || en - st + 1 > s.maxAnswerLength()) continue;
-                    candidates.add(new Candidate(f, st, en, sl[st], el[en]));
+                    window.add(new Candidate(f, st, en, sl[st], el[en]));
                 }
             }
+            if (nvidia) {
+                window.sort(BY_SCORE);
+                merged.addAll(distinct(window, n, passage, features, basic));
+            } else {
+                all.addAll(window);
+            }
         }
-        // Stable, and numeric (−0.0 ties with 0.0, as in Python; Double.compare would order them).
-        candidates.sort((a, b) -> descending(a.score(), b.score()));
-        List<Candidate> kept = new ArrayList<>();
-        List<int[]> spans = new ArrayList<>();
-        List<String> texts = new ArrayList<>();
+        List<Resolved> kept;
+        if (nvidia) {
+            merged.sort((a, b) -> BY_SCORE.compare(a.candidate(), b.candidate()));
+            kept = merged.subList(0, Math.min(n, merged.size()));
+        } else {
+            all.sort(BY_SCORE);
+            kept = distinct(all, n, passage, features, basic);
+        }
+        if (kept.isEmpty()) {
+            boolean placeholder = nvidia && !features.isEmpty();
+            return new Prediction(placeholder ? List.of(Answer.placeholder()) : List.of(), padding);
+        }
+        double[] probs = softmax(kept);
+        List<Answer> out = new ArrayList<>(kept.size());
+        for (int i = 0; i < kept.size(); i++) {
+            Resolved r = kept.get(i);
+            int[] o = r.offsets();
+            out.add(new Answer(r.text(), r.candidate().startLogit(), r.candidate().endLogit(), probs[i], o[0], o[1], o[2], o[3]));
+        }
+        return new Prediction(out, padding);
+    }
+
+    /** Stable, and numeric (−0.0 ties with 0.0, as in Python; Double.compare would order them). */
+    private static final java.util.Comparator<Candidate> BY_SCORE = (a, b) -> descending(a.score(), b.score());
+
+    private static boolean anyAtOrAfter(int[] positions, int limit) {
+        for (int p : positions) if (p >= limit) return true;
+        return false;
+    }
+
+    /** The first n candidates (in the order given) whose texts differ from those already taken. */
+    private static List<Resolved> distinct(List<Candidate> sorted, int n, Passage passage, List<Feature> features, BasicTokenizer basic) {
+        List<Resolved> kept = new ArrayList<>();
         Set<String> seen = new HashSet<>();
-        for (Candidate c : candidates) {
-            if (kept.size() == s.nBestSize()) break;
+        for (Candidate c : sorted) {
+            if (kept.size() == n) break;
             Feature feat = features.get(c.feature());
             int firstWord = feat.tokenToWord()[c.start()], lastWord = feat.tokenToWord()[c.end()];
             String pred = detokenize(feat.tokens().subList(c.start(), c.end() + 1));
@@ -71,18 +141,9 @@ public final class SpanDecoder {
             int[] r = FinalText.span(pred, orig, basic);
             String text = substringByCodePoints(orig, r[0], r[1]);
             if (!seen.add(text)) continue;
-            kept.add(c);
-            texts.add(text);
-            spans.add(contextOffsets(passage, firstWord, lastWord, r[0], r[1]));
+            kept.add(new Resolved(c, text, contextOffsets(passage, firstWord, lastWord, r[0], r[1])));
         }
-        double[] probs = softmax(kept);
-        List<Answer> out = new ArrayList<>(kept.size());
-        for (int i = 0; i < kept.size(); i++) {
-            Candidate c = kept.get(i);
-            int[] o = spans.get(i);
-            out.add(new Answer(texts.get(i), c.startLogit(), c.endLogit(), probs[i], o[0], o[1], o[2], o[3]));
-        }
-        return out;
+        return kept;
     }
 
     /** Indices of the n largest of v[0, length), largest first; equal values by lower index. */
@@ -165,14 +226,14 @@ public final class SpanDecoder {
     }
 
     /** run_squad.py's _compute_softmax: exp(score − max) / Σ. */
-    private static double[] softmax(List<Candidate> kept) {
+    private static double[] softmax(List<Resolved> kept) {
         double[] p = new double[kept.size()];
         if (p.length == 0) return p;
         double max = Double.NEGATIVE_INFINITY;
-        for (Candidate c : kept) max = Math.max(max, c.score());
+        for (Resolved r : kept) max = Math.max(max, r.candidate().score());
         double sum = 0;
         for (int i = 0; i < p.length; i++) {
-            p[i] = Math.exp(kept.get(i).score() - max);
+            p[i] = Math.exp(kept.get(i).candidate().score() - max);
             sum += p[i];
         }
         for (int i = 0; i < p.length; i++) p[i] /= sum;

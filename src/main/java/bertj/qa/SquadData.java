@@ -17,9 +17,18 @@ import java.util.Set;
  * [{"text", "answer_start"}]}]}]}]}. Read strictly: a missing or mistyped field is a one-line error naming the
  * JSON path (data[3].paragraphs[0].qas[2].question); "answers" may be absent (a file to predict, not evaluate);
  * "title" and "answer_start" are optional; question ids must be unique.
+ *
+ * <p>Refused as well, with the path: a "version" other than 1.1 (SQuAD v2.0 says "v2.0"), a question marked
+ * "is_impossible" (v2.0's unanswerable questions need a no-answer decision that a v1.1 model and the v1.1
+ * evaluation do not make), and an empty or blank question (`qa` refuses one too: there is nothing to answer, and a
+ * span predicted for it would only look like an answer). The whole file is refused rather than the question
+ * skipped: the official evaluation scores a missing prediction as wrong, so a skipped question would change EM/F1
+ * without a word.
  */
 public record SquadData(String version, List<Paragraph> paragraphs) {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The "version" values of SQuAD v1.1 files (dev-v1.1.json and train-v1.1.json say "1.1"). */
+    private static final Set<String> SUPPORTED_VERSIONS = Set.of("1.1", "v1.1");
 
     public record Answer(String text, int answerStart) {
     }
@@ -63,7 +72,13 @@ public record SquadData(String version, List<Paragraph> paragraphs) {
         if (root == null || !root.isObject()) throw bad(source, "", "the file must hold a JSON object with a \"data\" array");
         JsonNode data = root.get("data");
         if (data == null || !data.isArray()) throw bad(source, "data", "missing or not an array; is this a SQuAD v1.1 file?");
-        String version = root.path("version").isTextual() ? root.get("version").asText() : null;
+        JsonNode v = root.get("version");
+        String version = v == null || v.isNull() ? null : v.asText();
+        if (version != null && !SUPPORTED_VERSIONS.contains(version)) {
+            throw bad(source, "", "version \"" + version + "\": " + (version.replace("v", "").startsWith("2")
+                    ? "a SQuAD v2.0 file; bertj answers SQuAD v1.1 (every question answerable), not v2.0's unanswerable questions"
+                    : "not SQuAD v1.1 (\"version\": \"1.1\")"));
+        }
         List<Paragraph> paragraphs = new ArrayList<>();
         Set<String> ids = new HashSet<>();
         for (int a = 0; a < data.size(); a++) {
@@ -88,6 +103,12 @@ public record SquadData(String version, List<Paragraph> paragraphs) {
                     String id = string(source, qp, qa, "id");
                     if (!ids.add(id)) throw bad(source, qp + ".id", "\"" + id + "\" is used by another question; ids must be unique");
                     String question = string(source, qp, qa, "question");
+                    if (question.isBlank()) throw bad(source, qp + ".question", "question \"" + id + "\" is empty; every question needs text");
+                    JsonNode impossible = qa.get("is_impossible");
+                    if (impossible != null && impossible.asBoolean(false)) {
+                        throw bad(source, qp + ".is_impossible", "question \"" + id + "\" is marked unanswerable (SQuAD v2.0); "
+                                + "bertj answers SQuAD v1.1, where every question has an answer");
+                    }
                     List<Answer> answers = new ArrayList<>();
                     JsonNode as = qa.get("answers");
                     if (as != null && !as.isNull()) {

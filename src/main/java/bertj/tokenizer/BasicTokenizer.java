@@ -15,6 +15,10 @@ import java.util.List;
  *   <li>lower-case (uncased), one code point at a time (so a final capital sigma becomes σ, not ς);</li>
  *   <li>split on whitespace, and split off every punctuation character as a word of its own.</li>
  * </ol>
+ * With {@link LowerCasing#PYTHON} steps 3 and 4 run as Google's and NVIDIA's tokenization.py runs them: each word
+ * is lower-cased with Python's {@code str.lower()} ({@link PythonLowerCase}: a word-final Σ becomes ς), then
+ * accents are stripped. (Lower-casing and accent stripping commute code point by code point — checked on every
+ * code point with Python — so only Final_Sigma tells the two apart.)
  * Character classes: {@link CharClasses}. Immutable and thread-safe.
  */
 public final class BasicTokenizer {
@@ -22,17 +26,23 @@ public final class BasicTokenizer {
     private final boolean stripAccents;
     private final boolean cleanText;
     private final boolean chineseChars;
+    private final LowerCasing lowerCasing;
 
-    /** Cleaning and CJK splitting on, as in every BERT. */
+    /** Cleaning and CJK splitting on, as in every BERT; Hugging Face's lower-casing. */
     public BasicTokenizer(boolean lowercase, boolean stripAccents) {
         this(lowercase, stripAccents, true, true);
     }
 
     public BasicTokenizer(boolean lowercase, boolean stripAccents, boolean cleanText, boolean chineseChars) {
+        this(lowercase, stripAccents, cleanText, chineseChars, LowerCasing.HF);
+    }
+
+    public BasicTokenizer(boolean lowercase, boolean stripAccents, boolean cleanText, boolean chineseChars, LowerCasing lowerCasing) {
         this.lowercase = lowercase;
         this.stripAccents = stripAccents;
         this.cleanText = cleanText;
         this.chineseChars = chineseChars;
+        this.lowerCasing = java.util.Objects.requireNonNull(lowerCasing, "lowerCasing");
     }
 
     /** The uncased BERT setting: lower-case and strip accents. */
@@ -46,6 +56,19 @@ public final class BasicTokenizer {
 
     public boolean stripAccents() {
         return stripAccents;
+    }
+
+    /** How it lower-cases (when it does). */
+    public LowerCasing lowerCasing() {
+        return lowerCasing;
+    }
+
+    public boolean cleanText() {
+        return cleanText;
+    }
+
+    public boolean chineseChars() {
+        return chineseChars;
     }
 
     /** The words of a text, in order. */
@@ -77,16 +100,13 @@ public final class BasicTokenizer {
         if (ascii) {
             return lowercase ? asciiLower(s) : s;
         }
-        if (stripAccents) {
-            String nfd = Normalizer.normalize(s, Normalizer.Form.NFD);
-            sb.setLength(0);
-            for (int i = 0; i < nfd.length(); ) {
-                int c = nfd.codePointAt(i);
-                i += Character.charCount(c);
-                if (!CharClasses.isNonSpacingMark(c)) sb.appendCodePoint(c);
-            }
-            s = sb.toString();
+        if (lowercase && lowerCasing == LowerCasing.PYTHON) {
+            // Python lower-cases each whitespace-separated word; whitespace is neither cased nor case-ignorable,
+            // so it bounds the Final_Sigma context and the whole text can be lower-cased at once.
+            s = PythonLowerCase.lower(s);
+            return stripAccents ? stripAccents(s, sb) : s;
         }
+        if (stripAccents) s = stripAccents(s, sb);
         if (lowercase) {
             sb.setLength(0);
             for (int i = 0; i < s.length(); ) {
@@ -100,6 +120,18 @@ public final class BasicTokenizer {
             s = sb.toString();
         }
         return s;
+    }
+
+    /** NFD, then drop the non-spacing marks. */
+    private static String stripAccents(String s, StringBuilder sb) {
+        String nfd = Normalizer.normalize(s, Normalizer.Form.NFD);
+        sb.setLength(0);
+        for (int i = 0; i < nfd.length(); ) {
+            int c = nfd.codePointAt(i);
+            i += Character.charCount(c);
+            if (!CharClasses.isNonSpacingMark(c)) sb.appendCodePoint(c);
+        }
+        return sb.toString();
     }
 
     private static String asciiLower(String s) {

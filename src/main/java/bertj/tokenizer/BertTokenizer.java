@@ -13,7 +13,13 @@ import java.util.List;
  *       between such matches is tokenized piece by piece;</li>
  *   <li>uncased: lower-case and strip accents; cased: neither (the rule that decides: {@link #of}).</li>
  * </ul>
+ * With {@link LowerCasing#PYTHON} words are lower-cased as NVIDIA's tokenization.py does (see {@link BasicTokenizer});
+ * the default, {@link LowerCasing#HF}, is Hugging Face's.
  * {@link #sequence} gives a model's input for one text, {@code [CLS] tokens [SEP]}. Immutable and thread-safe.
+ * <pre>
+ *   BertTokenizer tok = BertTokenizer.load(Path.of("vocab.txt"), null);   // or tokenizer.json; null: casing from the file
+ *   BertTokenizer.Encoding e = tok.encode("Hello, world!");               // [hello, ",", world, !] and their ids
+ * </pre>
  */
 public final class BertTokenizer {
     /** Tokens and their ids. */
@@ -54,30 +60,44 @@ public final class BertTokenizer {
      *       checkpoints use, has no such token.</li>
      * </ol>
      * A BertNormalizer's {@code clean_text} and {@code handle_chinese_chars} are honoured whatever the casing.
+     * Lower-casing is Hugging Face's ({@link LowerCasing#HF}); see {@link #of(Vocabulary, Boolean, LowerCasing)}.
      */
     public static BertTokenizer of(Vocabulary vocab, Boolean cased) {
+        return of(vocab, cased, LowerCasing.HF);
+    }
+
+    /**
+     * As {@link #of(Vocabulary, Boolean)}, lower-casing (when uncased) as {@code lowerCasing} says: {@link LowerCasing#HF}
+     * as Hugging Face's tokenizers, {@link LowerCasing#PYTHON} as NVIDIA's tokenization.py.
+     */
+    public static BertTokenizer of(Vocabulary vocab, Boolean cased, LowerCasing lowerCasing) {
         Vocabulary.Normalization n = vocab.normalization();
         boolean clean = n == null || n.cleanText(), chinese = n == null || n.handleChineseChars();
-        if (cased != null) return new BertTokenizer(vocab, new BasicTokenizer(!cased, !cased, clean, chinese), "as asked");
+        if (cased != null) return new BertTokenizer(vocab, new BasicTokenizer(!cased, !cased, clean, chinese, lowerCasing), "as asked");
         if (n != null) {
-            return new BertTokenizer(vocab, new BasicTokenizer(n.lowercase(), n.stripAccents(), clean, chinese),
+            return new BertTokenizer(vocab, new BasicTokenizer(n.lowercase(), n.stripAccents(), clean, chinese, lowerCasing),
                     "as the tokenizer.json's normalizer says");
         }
         boolean lower = !vocab.hasCasedTokens();
-        return new BertTokenizer(vocab, new BasicTokenizer(lower, lower), "told by the vocabulary's letters");
+        return new BertTokenizer(vocab, new BasicTokenizer(lower, lower, true, true, lowerCasing), "told by the vocabulary's letters");
     }
 
     public static BertTokenizer load(Path vocabFile, Boolean cased) {
         return of(Vocabulary.load(vocabFile), cased);
     }
 
+    public static BertTokenizer load(Path vocabFile, Boolean cased, LowerCasing lowerCasing) {
+        return of(Vocabulary.load(vocabFile), cased, lowerCasing);
+    }
+
     /**
      * Words for a user, e.g. "WordPiece, uncased (told by the vocabulary's letters), 30522 tokens, from vocab.txt":
-     * the casing, why, the vocabulary's size and file.
+     * the casing, why, the vocabulary's size and file; "uncased with Python's str.lower()" for {@link LowerCasing#PYTHON}.
      */
     public String describe() {
         String casing = basic.lowercase() == basic.stripAccents() ? (basic.lowercase() ? "uncased" : "cased")
                 : basic.lowercase() ? "lower-cased, accents kept" : "case kept, accents stripped";
+        if (basic.lowercase() && basic.lowerCasing() == LowerCasing.PYTHON) casing += " with Python's str.lower()";
         String file = vocab.source().substring(Math.max(vocab.source().lastIndexOf('/'), vocab.source().lastIndexOf('\\')) + 1);
         return "WordPiece, " + casing + " (" + casingFrom + "), " + vocab.size() + " tokens, from " + file;
     }
@@ -110,6 +130,10 @@ public final class BertTokenizer {
         return basic.lowercase();
     }
 
+    public LowerCasing lowerCasing() {
+        return basic.lowerCasing();
+    }
+
     public Encoding encode(String text) {
         List<String> tokens = new ArrayList<>();
         IntList ids = new IntList();
@@ -138,7 +162,8 @@ public final class BertTokenizer {
         tokenizePlain(from == 0 ? text : text.substring(from), tokens, ids);
     }
 
-    private String specialAt(String text, int i) {
+    /** The longest special token written in the text at UTF-16 index i (and in the vocabulary), or null. */
+    String specialAt(String text, int i) {
         String best = null;
         for (String s : specials) {
             if ((best == null || s.length() > best.length()) && text.startsWith(s, i) && vocab.contains(s)) best = s;

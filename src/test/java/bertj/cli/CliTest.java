@@ -60,7 +60,8 @@ class CliTest {
     @Test
     void badGeluValueIsOneLine() throws Exception {
         Cli.Result r = Cli.run("info", "--model", tiny().toString(), "--heads", "4", "--gelu", "relu");
-        assertEquals(1, r.code());
+        assertEquals(2, r.code(), "a usage error");
+        assertEquals(1, r.errLines().length, r.err());
         assertTrue(r.err().contains("'erf' or 'tanh'"), r.err());
     }
 

@@ -1,6 +1,8 @@
 package bertj.cli;
 
+import bertj.readers.SafeTensors;
 import bertj.testing.Cli;
+import bertj.testing.RandomBert;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
@@ -9,6 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -32,14 +35,54 @@ class DevicesCommandTest {
         assertTrue(d.get("global_mem_bytes").asLong() > 0);
         assertTrue(d.get("local_mem_bytes").asLong() > 0);
         assertTrue(d.get("fp16").isBoolean());
+        // which kernels --kernels auto runs there, and why
+        assertTrue(List.of("portable", "tensor-core").contains(d.get("kernels").asText()), d.toString());
+        assertFalse(d.get("kernels_reason").asText().isBlank(), d.toString());
+        assertTrue(text.out().contains("  kernels        " + d.get("kernels").asText() + ": "), text.out());
+        if (d.get("compute_capability").isNull()) {
+            assertEquals("portable", d.get("kernels").asText(), "tensor cores on a device that reports no compute capability");
+        }
     }
 
+    /** Where the tensor-core kernels cannot run, asking for them is one line and exit 1 (PoCL: not an NVIDIA GPU). */
     @Test
-    void aDeviceNumberThatDoesNotExistIsAOneLineErrorWithExitOne() {
-        Cli.Result r = Cli.run("parity", "--model", "/nonexistent.pt", "--reference", "/nonexistent.safetensors", "--backend", "opencl",
-                "--device", "42");
-        assertEquals(1, r.code());
+    void askingForTensorCoresWhereTheyCannotRunIsOneLineAndExitOne(@TempDir Path dir) throws Exception {
+        Cli.Result devices = Cli.run("devices", "--json");
+        JsonNode d = new ObjectMapper().readTree(devices.out()).get("devices").get(0);
+        if (d.get("kernels").asText().equals("tensor-core")) return; // a GPU that takes them
+        Path model = dir.resolve("tiny.safetensors");
+        bertj.readers.SafeTensors.write(model, bertj.testing.RandomBert.tensors(bertj.testing.RandomBert.TINY, 3), java.util.Map.of());
+        Cli.Result r = Cli.run("bench", "--model", model.toString(), "--heads", "4", "--backend", "opencl", "--kernels", "tensor-core",
+                "--seq", "5", "--runs", "1", "--warmup", "0");
+        assertEquals(1, r.code(), r.err());
         assertEquals(1, r.errLines().length, r.err());
+        assertTrue(r.err().contains("--kernels tensor-core cannot run here: "), r.err());
+    }
+
+    /**
+     * A real model and a run that works on device 0: the same run on device 42 fails because of the device number,
+     * with the line that says so (not because some file is missing).
+     */
+    @Test
+    void aDeviceNumberThatDoesNotExistIsAOneLineErrorWithExitOne(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("tiny.safetensors");
+        SafeTensors.write(model, RandomBert.tensors(RandomBert.TINY, 3), Map.of());
+        List<String> run = List.of("bench", "--model", model.toString(), "--heads", "4", "--batch", "1", "--seq", "4",
+                "--warmup", "0", "--runs", "1", "--backend", "opencl", "--device");
+        Cli.Result ok = Cli.run(with(run, "0"));
+        assertEquals(0, ok.code(), ok.err());
+        int devices = new ObjectMapper().readTree(Cli.run("devices", "--json").out()).get("devices").size();
+        Cli.Result r = Cli.run(with(run, Integer.toString(devices)));
+        assertEquals(1, r.code(), r.err());
+        assertEquals(1, r.errLines().length, r.err());
+        assertTrue(r.err().startsWith("bertj: OpenCL device " + devices + " does not exist: this machine has " + devices), r.err());
+        assertEquals("", r.out());
+    }
+
+    private static String[] with(List<String> args, String last) {
+        List<String> all = new java.util.ArrayList<>(args);
+        all.add(last);
+        return all.toArray(String[]::new);
     }
 
     /** The ICD loader reads OCL_ICD_VENDORS once per process, so this runs bertj in a child JVM. */

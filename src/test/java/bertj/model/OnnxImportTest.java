@@ -194,6 +194,25 @@ class OnnxImportTest {
         assertTrue(m.configFrom().contains("--heads 4"), m.configFrom());
     }
 
+    /** Issue 9 item 4: --heads applies only where nothing else tells; a value that contradicts the graph is refused. */
+    @Test
+    void headsThatContradictTheGraphOrItsConfigAreRefused() throws Exception {
+        Map<String, Tensor> t = RandomBert.tensors(RandomBert.TINY, PyTorch.seed("onnx heads contradiction"));
+        Path f = write("heads.onnx", export(t, RandomBert.TINY, Export.plain()));
+        var e = assertThrows(ModelFileException.class, () -> ModelLoader.load(f, new ModelLoader.Options(null, 2, null)));
+        assertTrue(e.getMessage().contains("--heads 2 contradicts the model") && e.getMessage().contains("4 heads of 8"), e.getMessage());
+        assertEquals(4, ModelLoader.load(f, new ModelLoader.Options(null, 4, null)).config().numHeads(), "a --heads that agrees");
+        // a config.json that disagrees with the graph: neither --heads value can make both right
+        Path cfg = dir.resolve("heads-config.json");
+        java.nio.file.Files.writeString(cfg, "{\"vocab_size\": 100, \"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 2,"
+                + " \"intermediate_size\": 64, \"max_position_embeddings\": 16}");
+        for (Integer heads : new Integer[] {null, 2, 4}) {
+            var c = assertThrows(ModelFileException.class, () -> ModelLoader.load(f, new ModelLoader.Options(null, heads, cfg)));
+            assertTrue(c.getMessage().contains("contradicts") || c.getMessage().contains("says 2 attention heads but the model's graph uses 4"),
+                    heads + ": " + c.getMessage());
+        }
+    }
+
     // ---- files that must be refused, each with a sentence that names the problem ----
 
     private String refused(Path f) {

@@ -140,6 +140,13 @@ class BadInputTest {
                         "qas[1].id: \"1\" is used by another question"},
                 {"{\"data\": [{\"paragraphs\": [{\"context\": \"c\", \"qas\": [{\"id\": \"1\", \"question\": \"q\", \"answers\": [{\"answer_start\": 0}]}]}]}]}",
                         "answers[0].text: missing"},
+                // issue 9 items 4 and 5: a SQuAD v2.0 file, an unanswerable question, an empty question
+                {"{\"version\": \"v2.0\", \"data\": [{\"paragraphs\": [{\"context\": \"c\", \"qas\": [{\"id\": \"1\", \"question\": \"q\"}]}]}]}",
+                        "version \"v2.0\": a SQuAD v2.0 file"},
+                {"{\"data\": [{\"paragraphs\": [{\"context\": \"c\", \"qas\": [{\"id\": \"x9\", \"question\": \"q\", \"answers\": [], \"is_impossible\": true}]}]}]}",
+                        "data[0].paragraphs[0].qas[0].is_impossible: question \"x9\" is marked unanswerable (SQuAD v2.0)"},
+                {"{\"version\": \"1.1\", \"data\": [{\"paragraphs\": [{\"context\": \"c\", \"qas\": [{\"id\": \"q7\", \"question\": \" \\t\"}]}]}]}",
+                        "data[0].paragraphs[0].qas[0].question: question \"q7\" is empty"},
         };
         for (int i = 0; i < cases.length; i++) {
             Path data = file("schema-" + i + ".json", cases[i][0]);
@@ -177,6 +184,11 @@ class BadInputTest {
         fails(2, List.of("doc stride"), qa("--question", "Q?", "--context", "x", "--doc-stride", "0"));
         fails(1, List.of("exceeds the model's 512 positions"), qa("--question", "Q?", "--context", "x", "--max-seq-length", "600"));
         fails(2, List.of("--progress"), "squad", "--model", model.toString(), "--data", "x.json", "--out", "y.json", "--progress", "fancy");
+        fails(2, List.of("--decoding must be nvidia or masked"), qa("--question", "Q?", "--context", "x", "--decoding", "hf"));
+        fails(2, List.of("--decoding must be nvidia or masked"), "squad", "--model", model.toString(), "--data", "x.json", "--out", "y.json",
+                "--decoding", "NVIDIA");
+        fails(2, List.of("--lowercasing must be hf or python"), qa("--question", "Q?", "--context", "x", "--lowercasing", "java"));
+        fails(2, List.of("--lowercasing must be hf or python"), "tokenize", "--vocab", vocab.toString(), "--lowercasing", "", "x");
     }
 
     @Test

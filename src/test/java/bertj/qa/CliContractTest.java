@@ -51,6 +51,14 @@ class CliContractTest {
     }
 
     @Test
+    void tokenizeLowerCasing() throws IOException {
+        Cli.Result hf = Cli.run("tokenize", "--vocab", vocab.toString(), "--json", "ΟΔΟΣ");
+        assertEquals("[\"ο\",\"##δ\",\"##ο\",\"##σ\"]", JSON.readTree(hf.out()).get("tokens").toString(), "Hugging Face's, the default");
+        Cli.Result py = Cli.run("tokenize", "--vocab", vocab.toString(), "--json", "--lowercasing", "python", "ΟΔΟΣ");
+        assertEquals("[\"ο\",\"##δ\",\"##ος\"]", JSON.readTree(py.out()).get("tokens").toString(), "NVIDIA's tokenization.py");
+    }
+
+    @Test
     void tokenizeJsonLinesInOrder() throws IOException {
         List<String> texts = List.of("First line.", "", "Ünïcödé 😀 [SEP] x", "a\nb\tc", "last");
         StringBuilder sb = new StringBuilder();
@@ -112,6 +120,22 @@ class CliContractTest {
         assertTrue(bar.err().contains("\r[") && bar.err().contains("100%") && bar.err().contains("/s") && bar.err().contains("took"), bar.err());
         JsonNode metrics = JSON.readTree(bar.out());
         assertEquals(List.of("exact_match", "f1"), fields(metrics));
+        assertTrue(bar.err().contains("decoding nvidia (every window padded to 384, lower-casing python)"), bar.err());
+        Cli.Result json = Cli.run("squad", "--model", model.toString(), "--data", f.toString(), "--out", dir.resolve("p3.json").toString(),
+                "--progress", "none", "--json");
+        assertEquals(0, json.code(), json.err());
+        JsonNode summary = JSON.readTree(json.out());
+        assertEquals(List.of("exact_match", "f1", "decoding", "lowercasing", "questions", "windows", "tokens", "padding_among_best", "empty",
+                "no_prediction", "seconds"), fields(summary));
+        assertEquals(metrics, JSON.readTree("{\"exact_match\": " + summary.get("exact_match") + ", \"f1\": " + summary.get("f1") + "}"));
+        assertEquals("nvidia", summary.get("decoding").asText());
+        assertEquals("", json.err(), "--progress none prints nothing");
+        Cli.Result masked = Cli.run("squad", "--model", model.toString(), "--data", f.toString(), "--out", dir.resolve("p4.json").toString(),
+                "--progress", "none", "--json", "--decoding", "masked");
+        JsonNode m = JSON.readTree(masked.out());
+        assertEquals("masked", m.get("decoding").asText());
+        assertEquals("hf", m.get("lowercasing").asText());
+        assertEquals(0, m.get("padding_among_best").asInt());
         Cli.Result lines = Cli.run("squad", "--model", model.toString(), "--data", f.toString(), "--out", dir.resolve("p2.json").toString(),
                 "--progress", "lines", "--batch", "2");
         assertTrue(!lines.err().contains("\r") && lines.err().contains("windows (100%)") && lines.err().contains("ETA"), lines.err());

@@ -132,6 +132,41 @@ final class QaFixtures {
                 "The committee didn't approve the state-of-the-art plan; it's the mayor's idea, and the O'Neills' "
                         + "proposal (rock'n'roll festival) won instead."));
         out.add(new Example("short", "Who?", "Ann."));
+        // Final_Sigma: a capital sigma that ends a word lower-cases to ς with Python's str.lower() (NVIDIA's tokenizer),
+        // to σ character by character (Hugging Face's); before an apostrophe or a digit the rule looks further.
+        out.add(new Example("final-sigma", "ΠΟΙΟΣ ΕΊΝΑΙ Ο ΔΡΌΜΟΣ ΤΟΥ ΝΌΜΟΥ;",
+                "Ο ΔΡΌΜΟΣ ΤΗΣ ΟΔΟΥ ΕΡΜΟΥ είναι στην ΑΘΗΝΑ. Ο ΆΝΘΡΩΠΟΣ ΕΊΠΕ: «ΟΔΟΣ»! Η ΟΔΟΣ'Α, το Α1Σ και ο ΣΟΦΟΣ-ΔΆΣΚΑΛΟΣ "
+                        + "ΠΕΡΠΑΤΟΎΣΑΝ ΣΤΗΝ ΠΌΛΗ ΤΟΥΣ, ΌΠΩΣ Ο ΝΌΜΟΣ ΛΈΕΙ."));
+        return out;
+    }
+
+    /**
+     * Questions whose windows are mostly padding at max_seq_length 384 (so that with NVIDIA's decoding padding ranks
+     * among the 20 best positions): short passages of 1 to 40 words, long questions of 3 to 70 words, a few passages
+     * long enough for two or more windows, and a Greek one for Final_Sigma. Each has as ground truth its passage's
+     * first three words.
+     */
+    static List<Example> paddingHeavy(long seed, int count) {
+        Random r = new Random(seed);
+        String[] words = ("harbour master river mill town station railway factory college museum winter flood stone iron roof "
+                + "fair library diary weather council mayor market square Whitcombe Prudence Millbrook 1794 1832 Harriet Vale "
+                + "José Peña-Núñez café naïve O'Brien state-of-the-art 14,200 ΟΔΟΣ ΆΝΘΡΩΠΟΣ").split(" ");
+        List<Example> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int passageWords = i % 10 == 9 ? 250 + r.nextInt(200) : 1 + r.nextInt(40);
+            int questionWords = 3 + r.nextInt(68);
+            StringBuilder ctx = new StringBuilder(), q = new StringBuilder();
+            for (int k = 0; k < passageWords; k++) {
+                String w = words[r.nextInt(words.length)];
+                ctx.append(k == 0 ? "" : r.nextInt(8) == 0 ? ". " : r.nextInt(10) == 0 ? ", " : " ")
+                        .append(r.nextInt(5) == 0 ? Character.toUpperCase(w.charAt(0)) + w.substring(1) : w);
+            }
+            ctx.append('.');
+            q.append(r.nextBoolean() ? "What" : "Who");
+            for (int k = 0; k < questionWords; k++) q.append(' ').append(words[r.nextInt(words.length)]);
+            q.append('?');
+            out.add(new Example("pad" + i, q.toString(), ctx.toString()));
+        }
         return out;
     }
 }

@@ -138,4 +138,79 @@ class SpanDecoderTest {
         assertEquals(12, best.startUtf16());
         assertEquals("Zürich", ctx.substring(best.startUtf16(), best.endUtf16()));
     }
+
+    /**
+     * The worked example of docs/qa.md. Question "who", passage "Ann met Bob. Ann left", max_seq_length 12, n-best 3:
+     * [CLS] who [SEP] ann met bob . ann left [SEP] at positions 0–9, and with NVIDIA's padding, padding at 10 and 11.
+     * Start logits: ann(3) 4, bob(5) 3, [SEP](9) 1, padding 6 and 5; end logits: [SEP](2) 1, ann(3) 2, bob(5) 4,
+     * padding 10 scores 7; all else −9. NVIDIA's three best starts are 10, 11, 3 and ends 10, 5, 3: only ann–bob
+     * (score 8) and ann–ann (6) survive. Masked, starts 3, 5, 9 and ends 5, 3, 2 give bob–bob (7) as well.
+     */
+    @Test
+    void nvidiaRanksPaddingAndMaskedDoesNot() {
+        Passage p = Passage.of("Ann met Bob. Ann left", tokenizer);
+        BertTokenizer.Encoding q = tokenizer.encode("who");
+        QaSettings masked = new QaSettings(12, 128, 4, 3, 30), nvidia = masked.withDecoding(Decoding.NVIDIA);
+        List<Feature> fs = Features.build(0, q.tokens(), q.ids(), p, tokenizer.vocab(), masked);
+        assertEquals(List.of("[CLS]", "who", "[SEP]", "ann", "met", "bob", ".", "ann", "left", "[SEP]"), fs.get(0).tokens());
+        assertEquals(1, fs.size());
+        double[] st = {-9, -9, -9, 4, -9, 3, -9, -9, -9, 1, 6, 5}, en = {-9, -9, 1, 2, -9, 4, -9, -9, -9, -9, 7, -9};
+
+        Prediction n = SpanDecoder.predict(p, fs, List.of(st), List.of(en), nvidia, tokenizer.basic());
+        assertTrue(n.paddingAmongBest());
+        assertEquals(List.of("Ann met Bob", "Ann"), n.nbest().stream().map(Answer::text).toList());
+        assertEquals(8.0, n.nbest().get(0).score(), 0.0);
+        assertEquals(1 / (1 + Math.exp(-2)), n.nbest().get(0).probability(), 1e-15);
+        Prediction m = SpanDecoder.predict(p, fs, List.of(st), List.of(en), masked, tokenizer.basic());
+        assertFalse(m.paddingAmongBest());
+        assertEquals(List.of("Ann met Bob", "Bob", "Ann"), m.nbest().stream().map(Answer::text).toList());
+
+        // [CLS] and the padding above every passage end: NVIDIA is left with nothing and answers its placeholder
+        double[] high = en.clone();
+        high[0] = 5;
+        high[11] = 9;
+        Prediction empty = SpanDecoder.predict(p, fs, List.of(st), List.of(high), nvidia, tokenizer.basic());
+        assertEquals(List.of(Answer.placeholder()), empty.nbest());
+        assertTrue(empty.nbest().get(0).isPlaceholder());
+        assertEquals(1.0, empty.nbest().get(0).probability(), 0.0);
+        assertEquals("Ann met Bob", SpanDecoder.decode(p, fs, List.of(st), List.of(high), masked, tokenizer.basic()).get(0).text());
+        // no window at all: no prediction (NVIDIA's get_answers gives none), not the placeholder
+        assertEquals(List.of(), SpanDecoder.predict(p, List.of(), List.of(), List.of(), nvidia, tokenizer.basic()).nbest());
+        // nvidia needs the logits of every padded position
+        assertThrowsWithMessage(() -> SpanDecoder.predict(p, fs, List.of(new double[10]), List.of(new double[10]), nvidia,
+                tokenizer.basic()), "padded to max_seq_length 12");
+    }
+
+    /** The same text from two windows: NVIDIA keeps it once per window and merges, masked keeps it once. */
+    @Test
+    void nvidiaDeduplicatesWithinEachWindowOnly() {
+        Passage p = Passage.of("x y x y x y x y", tokenizer);
+        BertTokenizer.Encoding q = tokenizer.encode("q");
+        QaSettings masked = new QaSettings(8, 2, 4, 3, 1), nvidia = masked.withDecoding(Decoding.NVIDIA);
+        List<Feature> fs = Features.build(0, q.tokens(), q.ids(), p, tokenizer.vocab(), masked);
+        List<double[]> start = new ArrayList<>(), end = new ArrayList<>();
+        for (Feature f : fs) {
+            double[] a = new double[8], b = new double[8];
+            java.util.Arrays.fill(a, -5);
+            java.util.Arrays.fill(b, -5);
+            for (int i = 0; i < f.length(); i++) {
+                if (f.inPassage(i) && f.maxContext()[i]) {
+                    double v = f.tokens().get(i).equals("x") ? 2 + 0.1 * f.window() : 1;
+                    a[i] = v;
+                    b[i] = v;
+                }
+            }
+            start.add(a);
+            end.add(b);
+        }
+        List<String> n = SpanDecoder.decode(p, fs, start, end, nvidia, tokenizer.basic()).stream().map(Answer::text).toList();
+        List<String> m = SpanDecoder.decode(p, fs, start, end, masked, tokenizer.basic()).stream().map(Answer::text).toList();
+        assertTrue(n.stream().filter("x"::equals).count() > 1, "NVIDIA's n-best should repeat x: " + n);
+        assertEquals(List.of("x", "y"), m);
+    }
+
+    private static void assertThrowsWithMessage(org.junit.jupiter.api.function.Executable e, String part) {
+        IllegalArgumentException x = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, e);
+        assertTrue(x.getMessage().contains(part), x.getMessage());
+    }
 }

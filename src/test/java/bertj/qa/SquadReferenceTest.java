@@ -2,6 +2,7 @@ package bertj.qa;
 
 import bertj.testing.PyTorch;
 import bertj.tokenizer.BertTokenizer;
+import bertj.tokenizer.LowerCasing;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -24,7 +25,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * on tricky passages (answers across window boundaries, passages of many windows, accents and punctuation next
  * to answers, questions over 64 tokens, odd whitespace, CJK and emoji, words over 100 characters) under several
  * window settings, with random logits — continuous, and rounded so that ties must break the same way.
- * Features must be identical; n-best lists identical in text and logits, probabilities within 1e-12.
+ * Features must be identical; n-best lists identical in text and logits, probabilities within 1e-12. The same
+ * with {@link Decoding#NVIDIA}: logits at every position of each window padded to max_seq_length, the padded ones
+ * drawn around a per-example offset so that padding takes none, some or all of the n-best positions — so the
+ * n-best hold padding, per-window de-duplication and NVIDIA's placeholder "empty" — and Python's str.lower()
+ * (Final_Sigma) for the tokens.
  */
 class SquadReferenceTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -63,10 +68,32 @@ class SquadReferenceTest {
         compare(QaSettings.RUN_SQUAD, true, "defaults, tied logits");
     }
 
+    @Test
+    void nvidiaDefaults() throws IOException {
+        compare(QaSettings.RUN_SQUAD.withDecoding(Decoding.NVIDIA), false, "nvidia, defaults");
+    }
+
+    @Test
+    void nvidiaSmallWindowsWithTiedLogits() throws IOException {
+        compare(SMALL.withDecoding(Decoding.NVIDIA), true, "nvidia, small windows, tied logits");
+    }
+
+    @Test
+    void nvidiaTinyWindows() throws IOException {
+        compare(TINY.withDecoding(Decoding.NVIDIA), false, "nvidia, tiny windows");
+    }
+
     private void compare(QaSettings s, boolean ties, String what) throws IOException {
         long seed = PyTorch.seed("squad reference logits, " + what);
         Random r = new Random(seed);
-        List<QaFixtures.Example> examples = QaFixtures.tricky();
+        boolean nvidia = s.decoding() == Decoding.NVIDIA;
+        BertTokenizer tokenizer = nvidia ? BertTokenizer.load(vocab, null, LowerCasing.PYTHON) : SquadReferenceTest.tokenizer;
+        List<QaFixtures.Example> examples = new ArrayList<>(QaFixtures.tricky());
+        if (nvidia) {
+            examples.addAll(QaFixtures.paddingHeavy(seed, 16));
+            // one text from every window: NVIDIA keeps it once per window, so the merged n-best repeats it
+            examples.add(new QaFixtures.Example("repeats", "Which word repeats?", "data ".repeat(700).trim()));
+        }
         ObjectNode spec = JSON.createObjectNode();
         ObjectNode st = spec.putObject("settings");
         st.put("max_seq_length", s.maxSeqLength()).put("doc_stride", s.docStride()).put("max_query_length", s.maxQueryLength())
@@ -88,13 +115,16 @@ class SquadReferenceTest {
             windows += fs.size();
             ArrayNode perWindow = logitsNode.putArray(e.id());
             List<double[][]> mine = new ArrayList<>();
+            // nvidia: padding around an offset of its own per example, from far below the real logits to above them
+            double paddingOffset = (r.nextInt(5) - 3) * 2.5;
             for (Feature f : fs) {
-                double[][] se = new double[2][f.length()];
+                int positions = nvidia ? s.maxSeqLength() : f.length();
+                double[][] se = new double[2][positions];
                 ArrayNode pair = perWindow.addArray();
                 for (int k = 0; k < 2; k++) {
                     ArrayNode arr = pair.addArray();
-                    for (int t = 0; t < f.length(); t++) {
-                        double v = r.nextGaussian() * 3;
+                    for (int t = 0; t < positions; t++) {
+                        double v = r.nextGaussian() * 3 + (t >= f.length() ? paddingOffset : 0);
                         se[k][t] = ties ? Math.rint(v) : v;
                         arr.add(se[k][t]);
                     }
@@ -106,10 +136,11 @@ class SquadReferenceTest {
         Path in = dir.resolve("in-" + what.replace(' ', '_').replace(',', '_') + ".json");
         Path out = dir.resolve("out-" + what.replace(' ', '_').replace(',', '_') + ".json");
         JSON.writeValue(in.toFile(), spec);
-        PyTorch.run("squad_reference.py", "--vocab", vocab.toString(), "--input", in.toString(), "--out", out.toString());
+        PyTorch.run("squad_reference.py", "--vocab", vocab.toString(), "--input", in.toString(), "--out", out.toString(),
+                "--decoding", s.decoding().cliName());
         JsonNode py = JSON.readTree(out.toFile()).get("examples");
 
-        int answers = 0;
+        int answers = 0, padded = 0, placeholders = 0, repeats = 0, paddedAnswered = 0, maskedDiffers = 0;
         for (int i = 0; i < examples.size(); i++) {
             String id = examples.get(i).id();
             JsonNode pe = py.get(i);
@@ -122,8 +153,22 @@ class SquadReferenceTest {
                 sl.add(se[0]);
                 el.add(se[1]);
             }
-            List<Answer> mine = SpanDecoder.decode(passages.get(i), fs, sl, el, s, tokenizer.basic());
+            Prediction prediction = SpanDecoder.predict(passages.get(i), fs, sl, el, s, tokenizer.basic());
+            List<Answer> mine = prediction.nbest();
             JsonNode nbest = pe.get("nbest");
+            assertEquals(pe.get("padding_among_best").asBoolean(), prediction.paddingAmongBest(), id + ": padding among the best");
+            assertEquals(pe.get("placeholder").asBoolean(), !mine.isEmpty() && mine.get(0).isPlaceholder(), id + ": placeholder");
+            if (prediction.paddingAmongBest()) padded++;
+            if (!mine.isEmpty() && mine.get(0).isPlaceholder()) placeholders++;
+            else if (prediction.paddingAmongBest()) paddedAnswered++;
+            if (mine.stream().map(Answer::text).distinct().count() < mine.size()) repeats++;
+            if (nvidia) {
+                // negative control: masked decoding of the same logits is not what the reference computes
+                List<Answer> masked = SpanDecoder.decode(passages.get(i), fs, sl, el, s.withDecoding(Decoding.MASKED), tokenizer.basic());
+                List<String> pyTexts = new ArrayList<>();
+                nbest.forEach(b -> pyTexts.add(b.get("text").asText()));
+                if (!texts(masked).equals(pyTexts)) maskedDiffers++;
+            }
             assertEquals(nbest.size(), mine.size(), id + ": n-best size; ours " + texts(mine));
             for (int k = 0; k < mine.size(); k++) {
                 Answer a = mine.get(k);
@@ -132,13 +177,23 @@ class SquadReferenceTest {
                 assertEquals(b.get("start_logit").asDouble(), a.startLogit(), 0.0, id + " n-best " + k + " start logit");
                 assertEquals(b.get("end_logit").asDouble(), a.endLogit(), 0.0, id + " n-best " + k + " end logit");
                 assertEquals(b.get("probability").asDouble(), a.probability(), 1e-12 * Math.max(1, a.probability()), id + " probability");
-                checkOffsets(id, examples.get(i).context(), a);
+                if (!a.isPlaceholder()) checkOffsets(id, examples.get(i).context(), a);
                 answers++;
             }
         }
-        System.out.printf("%s: %d examples, %d windows, %d n-best answers identical to weights/squad_reference.py%n",
-                what, examples.size(), windows, answers);
+        System.out.printf("%s: %d examples, %d windows, %d n-best answers identical to weights/squad_reference.py"
+                + "; padding among the %d best in %d examples, %d answered \"empty\", %d with a text repeated"
+                + "; masked decoding would differ in %d%n",
+                what, examples.size(), windows, answers, s.nBestSize(), padded, placeholders, repeats, maskedDiffers);
         assertTrue(answers > examples.size(), "almost no answers were compared");
+        if (nvidia) {
+            assertTrue(paddedAnswered > 0, "no example kept an answer with padding among its best positions");
+            assertTrue(repeats > 0, "no n-best list repeats a text across windows");
+            assertTrue(maskedDiffers >= placeholders + repeats, "masked decoding should differ at least where NVIDIA answers "
+                    + "\"empty\" or repeats a text: " + maskedDiffers);
+            // Windows of 32 are mostly passage: padding seldom leaves nothing there; at 64 and 384 short passages do.
+            if (s.maxSeqLength() >= 64) assertTrue(placeholders > 0, "no example was left with NVIDIA's placeholder");
+        }
     }
 
     private static void checkFeature(String where, Feature f, JsonNode p) {

@@ -19,9 +19,10 @@ import java.util.List;
  *       block) for attention, row blocks otherwise) run by a {@link WorkerPool} of {@code threads} threads.</li>
  *   <li>Activations come from a workspace of float arrays reused by liveness: a matrix the encoder has
  *       {@link #release}d gives its array to the next matrix of the pass that fits, so a pass holds only the
- *       few matrices alive at once (about 6 KB per token for 4L-288D whatever the depth, see
- *       docs/performance.md). At {@link #end} every array of the pass is free again for the next one, and free
- *       arrays that the pass did not use are dropped, so the workspace follows the most recent batch size.
+ *       few matrices alive at once (2304 floats, 9 KB, per token for 4L-288D whatever the depth, see
+ *       {@link #take} and docs/performance.md). At {@link #end} every array of the pass is free again for the next
+ *       one; free arrays that the pass did not use, or far larger than it needed, are dropped, so the workspace
+ *       follows the most recent batch size.
  *       After the first batch of a given shape a forward pass allocates nothing but what {@link #read}
  *       returns.</li>
  *   <li>Sequence length is the batch's: nothing is padded. Attention skips each sequence's trailing padded
@@ -73,6 +74,7 @@ public final class CpuBackend implements Backend {
     private final List<float[]> free = new ArrayList<>();
     private final java.util.Set<float[]> inUse = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private volatile Thread owner; // the thread whose pass is running, null between passes
+    private long largestRequest; // floats of the largest matrix taken in this pass
     private float[] maskAdd = new float[0];
     private int[] keys = new int[0];
 
@@ -106,6 +108,68 @@ public final class CpuBackend implements Backend {
     static Kernels bestKernels() {
         // VectorKernels is only loaded when its module is present; loading it without would fail.
         return vectorApiAvailable() ? new VectorKernels() : new ScalarKernels();
+    }
+
+    /**
+     * Gets the JIT to compile the vector kernels before a model needs them: until C2 has compiled them, Vector
+     * API code runs interpreted or in C1 with every vector a heap object, tens of times slower, and a fresh JVM
+     * would spend its first forward passes that way. Runs each op (every micro-kernel and tail, GELU of both
+     * forms, the fused add &amp; LayerNorm, attention with its key and column tails) on small random inputs of
+     * its own, {@code rounds} times, on the calling thread; nothing is shared with other backends, so results
+     * elsewhere cannot change. About 0.1 s of one core once compiled; does nothing without the Vector API.
+     */
+    public static void warmUp(int rounds) {
+        if (!vectorApiAvailable()) return;
+        java.util.Random r = new java.util.Random(1);
+        try (CpuBackend be = new CpuBackend(1)) {
+            // 17 rows: the 12- (AVX-512) or 4-row micro-kernels and the 1-row tail; 70 outputs: a panel edge
+            int rows = 17, in = 256, out = 70;
+            Mat x = wrap(rows, in, random(r, rows * in)), res = wrap(rows, out, random(r, rows * out));
+            Linear lin = be.pack(out, in, random(r, out * in), random(r, out));
+            Values g = new Values(1, out, random(r, out)), b = new Values(1, out, random(r, out));
+            // attention: head sizes with and without column tails (24, 27, 32), key counts with and without tails
+            int[][] shapes = {{42, 27}, {40, 32}, {37, 24}};
+            Batch[] batches = new Batch[shapes.length];
+            Mat[] qkv = new Mat[shapes.length];
+            for (int k = 0; k < shapes.length; k++) {
+                int seq = shapes[k][0], hidden = 2 * shapes[k][1];
+                int[] ones = new int[seq];
+                java.util.Arrays.fill(ones, 1);
+                batches[k] = new Batch(1, seq, new int[seq], new int[seq], ones);
+                qkv[k] = wrap(seq, 3 * hidden, random(r, seq * 3 * hidden));
+            }
+            for (int i = 0; i < rounds; i++) {
+                int k = i % shapes.length;
+                be.begin(batches[k]);
+                for (Epilogue e : Epilogue.values()) be.release(be.linear(x, lin, e));
+                be.release(be.linearAddLayerNorm(x, lin, res, g, b, 1e-12));
+                be.release(be.attention(batches[k], qkv[k], 2));
+                be.end();
+            }
+        }
+    }
+
+    /**
+     * {@link #warmUp} on a daemon thread, for a command line about to load a model on its main thread (a
+     * single-threaded job that leaves the other cores idle). Only on machines with more than one core, and not
+     * with {@code -Dbertj.cpu.warmUp=false}.
+     */
+    public static void warmUpInBackground() {
+        if (Runtime.getRuntime().availableProcessors() < 2 || !vectorApiAvailable()
+                || "false".equals(System.getProperty("bertj.cpu.warmUp"))) return;
+        Thread t = new Thread(() -> warmUp(WARM_UP_ROUNDS), "bertj-cpu-warm-up");
+        t.setDaemon(true);
+        t.setPriority(Thread.MIN_PRIORITY);
+        t.start();
+    }
+
+    /** Rounds of {@link #warmUp} in the background: enough invocations and loop trips for C2 to take every kernel. */
+    static final int WARM_UP_ROUNDS = 400;
+
+    private static float[] random(java.util.Random r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (r.nextGaussian() * 0.1);
+        return a;
     }
 
     /** Which inner loops run: e.g. "Vector API, 512-bit" or "scalar (...)". */
@@ -180,12 +244,15 @@ public final class CpuBackend implements Backend {
     @Override
     public void end() {
         checkOwner();
-        // The pass's arrays are all free again; free arrays it did not touch are dropped (the workspace shrinks
-        // to what the latest batch size needs).
+        // The pass's arrays are all free again; free arrays it did not touch, and arrays more than twice the
+        // size of its largest matrix, are dropped: the workspace shrinks to what the latest batch size needs.
         free.clear();
-        free.addAll(inUse);
+        for (float[] a : inUse) {
+            if (a.length <= 2L * largestRequest) free.add(a); // far larger than this batch needs: let it go
+        }
         inUse.clear();
         free.sort(java.util.Comparator.comparingInt(a -> a.length));
+        largestRequest = 0;
         owner = null;
     }
 
@@ -197,13 +264,17 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * A matrix for this pass: the smallest free workspace array that fits, else a new one; outside a pass, a new
-     * array that the workspace never sees.
+     * A matrix for this pass: the smallest free workspace array that fits; when none fits, a new array that
+     * replaces the largest free one (too small now, it would only add to the workspace). So the workspace holds
+     * about as many arrays as matrices are alive at once, each as large as the largest it has served: for a BERT
+     * layer three arrays (hidden, 3·hidden and intermediate wide) — 2304 floats per token for 4L-288D against
+     * 1728 alive at the peak. Outside a pass, a new array that the workspace never sees.
      */
     Mat take(int rows, int cols) {
         int n = rows * cols;
         if (owner == null) return new Mat(rows, cols, new float[n]);
         checkOwner();
+        largestRequest = Math.max(largestRequest, n);
         float[] data = null;
         for (int i = 0; i < free.size(); i++) {
             if (free.get(i).length >= n) {
@@ -211,7 +282,10 @@ public final class CpuBackend implements Backend {
                 break;
             }
         }
-        if (data == null) data = new float[n];
+        if (data == null) {
+            if (!free.isEmpty()) inUse.remove(free.remove(free.size() - 1)); // sorted: the last is the largest
+            data = new float[n];
+        }
         inUse.add(data); // a set: an array released and taken again within the pass counts once
         Mat m = new Mat(rows, cols, data);
         m.pooled = true;
@@ -229,12 +303,22 @@ public final class CpuBackend implements Backend {
         free.add(i, data);
     }
 
+    /** Bytes of activation memory held now (between passes: what the next pass starts with). */
+    public long workspaceBytes() {
+        return 4 * workspaceFloats();
+    }
+
     /** Workspace floats held now: free arrays plus those of the pass in progress. */
     long workspaceFloats() {
         long n = 0;
         for (float[] a : free) n += a.length;
         for (float[] a : inUse) n += a.length;
         return n;
+    }
+
+    /** Lengths of the free workspace arrays (tests). */
+    List<Integer> workspaceSizes() {
+        return free.stream().map(a -> a.length).toList();
     }
 
     /** Fills every free workspace array with NaN, so that a test sees any output element an op fails to write. */
@@ -281,8 +365,7 @@ public final class CpuBackend implements Backend {
         Mat y = take(a.rows, l.out());
         linearJob.prepare(a, l, y, epilogue);
         pool.run(linearJob.tasks, linearJob);
-        linearJob.x = null;
-        linearJob.y = null;
+        linearJob.clear();
         return y;
     }
 
@@ -301,7 +384,12 @@ public final class CpuBackend implements Backend {
         job.d = hidden / heads;
         job.scale = (float) (1.0 / Math.sqrt(job.d));
         job.qBlocks = (batch.seqLen() + kernels.queryBlock() - 1) / kernels.queryBlock();
-        pool.run(batch.size() * heads * job.qBlocks, job);
+        // Tasks are (sequence, head, group of query blocks); each task first lays out its head's keys and values
+        // for the blocks (attentionKeys), so groups are few and large, but at least 8 tasks per thread in all so
+        // that a thread that loses its core delays the op by a fraction of a task.
+        int heads2 = batch.size() * heads, want = 8 * pool.threads();
+        job.groups = Math.min(job.qBlocks, Math.max(1, (want + heads2 - 1) / heads2));
+        pool.run(heads2 * job.groups, job);
         job.qkv = job.ctx = null;
         job.batch = null;
         return ctx;
@@ -370,16 +458,26 @@ public final class CpuBackend implements Backend {
         return y;
     }
 
-    /** The linear layer into a workspace array, then add &amp; LayerNorm in place on it: no second matrix. */
+    /**
+     * The linear layer with add &amp; LayerNorm as its epilogue: each task computes whole rows (every panel) and
+     * then normalises them in place while they are still in its core's cache, so there is no second parallel
+     * loop and no second pass over memory.
+     */
     @Override
     public Matrix linearAddLayerNorm(Matrix x, Param linear, Matrix residual, Param gamma, Param beta, double eps) {
-        Mat y = (Mat) linear(x, linear, Epilogue.NONE), r = (Mat) residual;
-        if (r.rows != y.rows || r.cols != y.cols) {
-            throw new IllegalArgumentException("residual [" + r.rows + ", " + r.cols + "] does not match [" + y.rows + ", " + y.cols + "]");
+        Mat a = (Mat) x, r = (Mat) residual;
+        Linear l = (Linear) linear;
+        if (a.cols != l.in()) {
+            throw new IllegalArgumentException("linear layer expects " + l.in() + " inputs, got a matrix of " + a.cols + " columns");
         }
-        rowsJob.set(y, r, y, (Values) gamma, (Values) beta, (float) eps);
-        pool.run(rowsJob.tasks(), rowsJob);
-        rowsJob.clear();
+        if (r.rows != a.rows || r.cols != l.out()) {
+            throw new IllegalArgumentException("residual [" + r.rows + ", " + r.cols + "] does not match [" + a.rows + ", " + l.out() + "]");
+        }
+        Mat y = take(a.rows, l.out());
+        linearJob.prepare(a, l, y, Epilogue.NONE);
+        linearJob.norm(r, (Values) gamma, (Values) beta, (float) eps);
+        pool.run(linearJob.tasks, linearJob);
+        linearJob.clear();
         return y;
     }
 
@@ -398,9 +496,13 @@ public final class CpuBackend implements Backend {
 
     // ---------------------------------------------------------------- tasks
 
-    /** y = x Wᵀ + b (+ GELU), cut into row blocks × panel groups. Reused: no allocation per call. */
+    /**
+     * y = x Wᵀ + b (+ GELU), cut into row blocks × panel groups; or, with {@link #norm}, y = LayerNorm(x Wᵀ + b + r)
+     * cut into row blocks only. Reused: no allocation per call.
+     */
     private final class LinearJob implements WorkerPool.Body {
-        float[] x, y;
+        float[] x, y, r, gamma, beta;
+        float eps;
         Linear l;
         Epilogue epilogue;
         int rows, blocks, rowTasks, panelTasks, tasks;
@@ -426,6 +528,21 @@ public final class CpuBackend implements Backend {
             tasks = rowTasks * panelTasks;
         }
 
+        /** Add &amp; LayerNorm each task's rows after its product: tasks must then own whole rows. */
+        void norm(Mat residual, Values gamma, Values beta, float eps) {
+            this.r = residual.data;
+            this.gamma = gamma.data();
+            this.beta = beta.data();
+            this.eps = eps;
+            panelTasks = 1;
+            tasks = rowTasks;
+        }
+
+        void clear() {
+            x = y = r = gamma = beta = null;
+            l = null;
+        }
+
         @Override
         public void run(int task, int worker) {
             int rt = task % rowTasks, pt = task / rowTasks, mr = kernels.rowBlock();
@@ -433,22 +550,27 @@ public final class CpuBackend implements Backend {
             int p0 = (int) ((long) pt * l.panels() / panelTasks), p1 = (int) ((long) (pt + 1) * l.panels() / panelTasks);
             kernels.linear(x, l.in(), l.weight(), l.bias(), y, l.out(), r0, r1, p0, p1, epilogue,
                     scratch(worker, kernels.linearScratch()));
+            if (r != null) kernels.addLayerNorm(y, r, y, l.out(), r0, r1, gamma, beta, eps);
         }
     }
 
-    /** Fused attention, one task per (sequence, head, block of queries). */
+    /** Fused attention, one task per (sequence, head, group of query blocks). */
     private final class AttentionJob implements WorkerPool.Body {
         float[] qkv, ctx;
         Batch batch;
-        int hidden, heads, d, qBlocks;
+        int hidden, heads, d, qBlocks, groups;
         float scale;
 
         @Override
         public void run(int task, int worker) {
-            int qb = task % qBlocks, bh = task / qBlocks, h = bh % heads, b = bh / heads;
-            int s = batch.seqLen();
+            int g = task % groups, bh = task / groups, h = bh % heads, b = bh / heads;
+            int s = batch.seqLen(), qb = kernels.queryBlock();
+            int blk0 = (int) ((long) g * qBlocks / groups), blk1 = (int) ((long) (g + 1) * qBlocks / groups);
             float[] sc = scratch(worker, kernels.attentionScratch(d, s));
-            kernels.attention(qkv, ctx, hidden, d, s, b * s, h * d, keys[b], maskAdd, qb * kernels.queryBlock(), scale, sc);
+            kernels.attentionKeys(qkv, hidden, d, b * s, h * d, keys[b], sc);
+            for (int blk = blk0; blk < blk1; blk++) {
+                kernels.attention(qkv, ctx, hidden, d, s, b * s, h * d, keys[b], maskAdd, blk * qb, scale, sc);
+            }
         }
     }
 

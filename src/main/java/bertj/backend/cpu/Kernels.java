@@ -42,7 +42,14 @@ interface Kernels {
     int linearScratch();
 
     /**
-     * One block of fused attention: for one sequence (its rows start at {@code rowBase}), one head (columns
+     * Prepares the keys and values of one (sequence, head) in {@code scratch} for the {@link #attention} blocks
+     * that follow on the same thread with the same scratch, sequence, head and {@code keys} (a layout of the
+     * implementation's choosing; it may do nothing).
+     */
+    void attentionKeys(float[] qkv, int hidden, int d, int rowBase, int col0, int keys, float[] scratch);
+
+    /**
+     * One block of fused attention, after {@link #attentionKeys} for its sequence and head: for one sequence (its rows start at {@code rowBase}), one head (columns
      * [col0, col0 + d) of q, k, v and ctx) and queries i0 ≤ i &lt; min(i0 + {@link #queryBlock()}, seqLen):
      * <pre>
      *   ctx[i] = Σ_j p_ij v_j,   p_ij = exp(s_ij − max_j s_ij) / Σ_j exp(s_ij − max_j s_ij),

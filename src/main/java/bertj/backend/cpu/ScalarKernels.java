@@ -67,6 +67,11 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void attentionKeys(float[] qkv, int hidden, int d, int rowBase, int col0, int keys, float[] scratch) {
+        // reads k and v where they are
+    }
+
+    @Override
     public void attention(float[] qkv, float[] ctx, int hidden, int d, int seqLen, int rowBase, int col0,
                           int keys, float[] mask, int i0, float scale, float[] s) {
         int end = Math.min(i0 + QB, seqLen), ld = 3 * hidden;

@@ -32,7 +32,17 @@ import jdk.incubator.vector.VectorSpecies;
  * PyTorch float32 in CpuBackendParityTest; timed by src/bench/java/bertj/backend/cpu/KernelBench (docs/performance.md).
  */
 final class VectorKernels implements Kernels {
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /**
+     * The CPU's widest float vector. The system property {@code bertj.cpu.vectorBits} (128, 256 or 512) forces
+     * another, so that the code paths of other machines can be checked here (a shape the CPU lacks runs in
+     * the Vector API's plain-Java fallback: correct and very slow).
+     */
+    static final VectorSpecies<Float> F = switch (Integer.getInteger("bertj.cpu.vectorBits", 0)) {
+        case 128 -> FloatVector.SPECIES_128;
+        case 256 -> FloatVector.SPECIES_256;
+        case 512 -> FloatVector.SPECIES_512;
+        default -> FloatVector.SPECIES_PREFERRED;
+    };
     static final int VL = F.length();
     /** Columns per weight panel: two vectors. */
     static final int NR = 2 * VL;
@@ -66,7 +76,8 @@ final class VectorKernels implements Kernels {
                        Epilogue epilogue, float[] scratch) {
         for (int p = panel0; p < panel1; p++) {
             int n0 = p * NR, cols = Math.min(NR, n - n0), wOff = p * kdim * NR;
-            // A last panel narrower than NR is computed into scratch and its valid columns copied out.
+            // A last panel narrower than NR is computed into scratch, a tile at a time, and its valid columns
+            // copied out.
             boolean edge = cols < NR;
             for (int r = row0; r < row1; ) {
                 int rows = row1 - r >= MR ? MR : row1 - r >= 4 ? 4 : 1;
@@ -77,18 +88,28 @@ final class VectorKernels implements Kernels {
                     case 4 -> kernel4(x, r * kdim, kdim, w, wOff, kdim, bias, n0, c, cOff, ldc);
                     default -> kernel1(x, r * kdim, w, wOff, kdim, bias, n0, c, cOff);
                 }
-                if (epilogue != Epilogue.NONE) gelu(c, cOff, ldc, rows, epilogue, scratch, MR * NR);
                 if (edge) {
+                    if (epilogue != Epilogue.NONE) gelu(c, 0, NR, rows, epilogue, scratch, MR * NR);
                     for (int i = 0; i < rows; i++) System.arraycopy(scratch, i * NR, y, (r + i) * n + n0, cols);
                 }
                 r += rows;
             }
+            // GELU on the panel's rows while they are in L1, GELU_ROWS rows per call, so that the constants of
+            // exp and erf are set up once per GELU_ROWS · NR values rather than once per micro-kernel tile.
+            if (!edge && epilogue != Epilogue.NONE) {
+                for (int r = row0; r < row1; r += GELU_ROWS) {
+                    gelu(y, r * n + n0, n, Math.min(GELU_ROWS, row1 - r), epilogue, scratch, MR * NR);
+                }
+            }
         }
     }
 
+    /** Rows of a panel per GELU call (the temporary tile is GELU_ROWS × NR floats of scratch). */
+    private static final int GELU_ROWS = 16;
+
     @Override
     public int linearScratch() {
-        return 2 * MR * NR; // an edge tile, and GELU's temporary tile
+        return MR * NR + GELU_ROWS * NR; // an edge tile, and GELU's temporary tile
     }
 
     private static void kernel12(float[] a, int aOff, int lda, float[] w, int wOff, int kdim, float[] bias, int bOff,
@@ -158,41 +179,90 @@ final class VectorKernels implements Kernels {
 
     // ---------------------------------------------------------------- attention
 
+    /** Keys per step of the scores kernel and head columns per step of the weighted sum: 8 × 2 accumulators fit
+     *  AVX-512's 32 registers, 6 × 2 (+ 3) AVX2's 16 — more would spill to the stack in the inner loop. */
+    static final int KU = VL >= 16 ? 8 : 4;
+
+    /** Copies KU floats at a time when laying out v (a vector species of KU lanes: 128 or 256 bits). */
+    private static final VectorSpecies<Float> KS = KU == 8 ? FloatVector.SPECIES_256 : FloatVector.SPECIES_128;
+
+    /**
+     * k and v of one (sequence, head), laid out for the inner loops at the start of the scratch: k as contiguous
+     * [keys][d], v in column groups of widths KU, …, KU, then 2s, then 1 (the order {@link #attention} visits
+     * them), the group that starts at column c0 with width w holding v[j][c0 + r] at keys·d + keys·c0 + j·w + r.
+     * Every inner-loop index is then loop variable × constant + invariant (with the head size as the stride of
+     * the key loop it would not be), which the JIT's range-check elimination hoists out of the loop; and each
+     * query block reads contiguous memory instead of a few floats from each of 2·keys rows 3·hidden floats apart.
+     */
+    @Override
+    public void attentionKeys(float[] qkv, int hidden, int d, int rowBase, int col0, int keys, float[] s) {
+        final int ld = 3 * hidden, vp = keys * d;
+        for (int j = 0; j < keys; j++) System.arraycopy(qkv, (rowBase + j) * ld + hidden + col0, s, j * d, d);
+        int c0 = 0;
+        for (; c0 + KU <= d; c0 += KU) {
+            for (int j = 0, src = rowBase * ld + 2 * hidden + col0 + c0, vg = vp + keys * c0; j < keys; j++, src += ld, vg += KU) {
+                FloatVector.fromArray(KS, qkv, src).intoArray(s, vg);
+            }
+        }
+        for (; c0 + 2 <= d; c0 += 2) {
+            for (int j = 0, src = rowBase * ld + 2 * hidden + col0 + c0, vg = vp + keys * c0; j < keys; j++, src += ld, vg += 2) {
+                s[vg] = qkv[src];
+                s[vg + 1] = qkv[src + 1];
+            }
+        }
+        if (c0 < d) {
+            for (int j = 0, src = rowBase * ld + 2 * hidden + col0 + c0, vg = vp + keys * c0; j < keys; j++, src += ld) {
+                s[vg + j] = qkv[src];
+            }
+        }
+    }
+
     @Override
     public void attention(float[] qkv, float[] ctx, int hidden, int d, int seqLen, int rowBase, int col0,
                           int keys, float[] mask, int i0, float scale, float[] s) {
-        final int qb = 2 * VL, ld = 3 * hidden; // q, k, v side by side in rows of qkv
-        // scratch: qᵀ [d][qb] | scores [keys][qb] | column max [qb] | 1 / column sums [qb] | output tile [8][qb]
-        final int st = qb * d, max = st + qb * keys, inv = max + qb, out = inv + qb;
+        final int qb = 2 * VL, ld = 3 * hidden;
+        // scratch: k, v (attentionKeys; 2·keys·d) | qᵀ [d][qb] | scores [keys][qb] | column max [qb]
+        //          | 1 / column sums [qb] | output tile [KU][qb]
+        final int vp = keys * d, qt = 2 * keys * d, st = qt + d * qb, max = st + keys * qb, inv = max + qb, out = inv + qb;
         final int valid = Math.min(qb, seqLen - i0);
         // qᵀ, scaled first as PyTorch does (q / √d, then q · kᵀ); lanes past the sequence's end are zero.
-        for (int i = 0; i < qb; i++) {
+        for (int i = 0; i < valid; i++) {
             int src = (rowBase + i0 + i) * ld + col0;
-            for (int c = 0; c < d; c++) s[c * qb + i] = i < valid ? qkv[src + c] * scale : 0f;
+            for (int c = 0; c < d; c++) s[qt + c * qb + i] = qkv[src + c] * scale;
         }
-        scores(qkv, ld, d, rowBase, hidden + col0, keys, mask, s, st, max);
+        for (int i = valid; i < qb; i++) {
+            for (int c = 0; c < d; c++) s[qt + c * qb + i] = 0f;
+        }
+        if (KU == 8) scores8(s, d, keys, mask, rowBase, qt, st, max);
+        else scores4(s, d, keys, mask, rowBase, qt, st, max);
         // e = exp(s − max) in place, the column sums, and their inverses
         exp(s, st, keys, s, max, s, inv);
         FloatVector one = FloatVector.broadcast(F, 1f);
         one.div(FloatVector.fromArray(F, s, inv)).intoArray(s, inv);
         one.div(FloatVector.fromArray(F, s, inv + VL)).intoArray(s, inv + VL);
-        // ctxᵀ = vᵀ e / Σ e, eight head columns at a time, written back into ctx's rows
+        // ctxᵀ = vᵀ e / Σ e, KU head columns at a time (then 2, then 1), written back into ctx's rows
         int c0 = 0;
-        for (; c0 + 8 <= d; c0 += 8) {
-            weightedSum8(qkv, ld, rowBase * ld + 2 * hidden + col0 + c0, keys, s, st, inv, out);
-            scatter(s, out, 8, ctx, hidden, rowBase + i0, col0 + c0, valid, qb);
+        for (; c0 + KU <= d; c0 += KU) {
+            if (KU == 8) weightedSum8(s, vp + keys * c0, keys, st, inv, out);
+            else weightedSum4(s, vp + keys * c0, keys, st, inv, out);
+            scatter(s, out, KU, ctx, hidden, rowBase + i0, col0 + c0, valid, qb);
         }
-        for (; c0 < d; c0++) {
-            weightedSum1(qkv, ld, rowBase * ld + 2 * hidden + col0 + c0, keys, s, st, inv, out);
+        for (; c0 + 2 <= d; c0 += 2) {
+            weightedSum2(s, vp + keys * c0, keys, st, inv, out);
+            scatter(s, out, 2, ctx, hidden, rowBase + i0, col0 + c0, valid, qb);
+        }
+        if (c0 < d) {
+            weightedSum1(s, vp + keys * c0, keys, st, inv, out);
             scatter(s, out, 1, ctx, hidden, rowBase + i0, col0 + c0, valid, qb);
         }
     }
 
     /**
-     * s[st + j·qb + i] = Σ_c k[j][c] · qᵀ[c][i] + mask[j] for all keys j and the block's 2·VL queries i, eight
-     * keys × two vectors in registers; the column maxima go to s[max ..]. k's rows are {@code hidden} floats apart.
+     * s[st + j·qb + i] = Σ_c k[j][c] · qᵀ[c][i] + mask[maskOff + j] for all keys j and the block's qb = 2·VL queries
+     * i, 8 keys × two vectors in registers; k [keys][d] at s[0 ..] (see attentionKeys), qᵀ [d][qb]
+     * at s[qt ..]. The column maxima go to s[max ..].
      */
-    private static void scores(float[] k, int hidden, int d, int rowBase, int col0, int keys, float[] mask, float[] s, int st, int max) {
+    static void scores8(float[] s, int d, int keys, float[] mask, int maskOff, int qt, int st, int max) {
         final int qb = 2 * VL;
         final FloatVector z = FloatVector.zero(F);
         FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY), m1 = m0, sa, sb;
@@ -200,44 +270,47 @@ final class VectorKernels implements Kernels {
         for (; j + 8 <= keys; j += 8) {
             FloatVector s0a = z, s0b = z, s1a = z, s1b = z, s2a = z, s2b = z, s3a = z, s3b = z;
             FloatVector s4a = z, s4b = z, s5a = z, s5b = z, s6a = z, s6b = z, s7a = z, s7b = z;
-            for (int c = 0, ko = (rowBase + j) * hidden + col0, qo = 0; c < d; c++, ko++, qo += qb) {
-                FloatVector q0 = FloatVector.fromArray(F, s, qo), q1 = FloatVector.fromArray(F, s, qo + VL), x;
-                x = FloatVector.broadcast(F, k[ko]); s0a = x.fma(q0, s0a); s0b = x.fma(q1, s0b);
-                x = FloatVector.broadcast(F, k[ko + hidden]); s1a = x.fma(q0, s1a); s1b = x.fma(q1, s1b);
-                x = FloatVector.broadcast(F, k[ko + 2 * hidden]); s2a = x.fma(q0, s2a); s2b = x.fma(q1, s2b);
-                x = FloatVector.broadcast(F, k[ko + 3 * hidden]); s3a = x.fma(q0, s3a); s3b = x.fma(q1, s3b);
-                x = FloatVector.broadcast(F, k[ko + 4 * hidden]); s4a = x.fma(q0, s4a); s4b = x.fma(q1, s4b);
-                x = FloatVector.broadcast(F, k[ko + 5 * hidden]); s5a = x.fma(q0, s5a); s5b = x.fma(q1, s5b);
-                x = FloatVector.broadcast(F, k[ko + 6 * hidden]); s6a = x.fma(q0, s6a); s6b = x.fma(q1, s6b);
-                x = FloatVector.broadcast(F, k[ko + 7 * hidden]); s7a = x.fma(q0, s7a); s7b = x.fma(q1, s7b);
+            final int k0 = j * d, k1 = k0 + d, k2 = k1 + d, k3 = k2 + d, k4 = k3 + d, k5 = k4 + d, k6 = k5 + d, k7 = k6 + d; // rows of k
+            for (int c = 0; c < d; c++) {
+                FloatVector q0 = FloatVector.fromArray(F, s, qt + c * qb), q1 = FloatVector.fromArray(F, s, qt + c * qb + VL), x;
+                x = FloatVector.broadcast(F, s[k0 + c]); s0a = x.fma(q0, s0a); s0b = x.fma(q1, s0b);
+                x = FloatVector.broadcast(F, s[k1 + c]); s1a = x.fma(q0, s1a); s1b = x.fma(q1, s1b);
+                x = FloatVector.broadcast(F, s[k2 + c]); s2a = x.fma(q0, s2a); s2b = x.fma(q1, s2b);
+                x = FloatVector.broadcast(F, s[k3 + c]); s3a = x.fma(q0, s3a); s3b = x.fma(q1, s3b);
+                x = FloatVector.broadcast(F, s[k4 + c]); s4a = x.fma(q0, s4a); s4b = x.fma(q1, s4b);
+                x = FloatVector.broadcast(F, s[k5 + c]); s5a = x.fma(q0, s5a); s5b = x.fma(q1, s5b);
+                x = FloatVector.broadcast(F, s[k6 + c]); s6a = x.fma(q0, s6a); s6b = x.fma(q1, s6b);
+                x = FloatVector.broadcast(F, s[k7 + c]); s7a = x.fma(q0, s7a); s7b = x.fma(q1, s7b);
             }
             int so = st + j * qb;
-            sa = s0a.add(mask[rowBase + j]); sb = s0b.add(mask[rowBase + j]);
+            sa = s0a.add(mask[maskOff + j]); sb = s0b.add(mask[maskOff + j]);
             sa.intoArray(s, so + 0 * qb); sb.intoArray(s, so + 0 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
-            sa = s1a.add(mask[rowBase + j + 1]); sb = s1b.add(mask[rowBase + j + 1]);
+            sa = s1a.add(mask[maskOff + j + 1]); sb = s1b.add(mask[maskOff + j + 1]);
             sa.intoArray(s, so + 1 * qb); sb.intoArray(s, so + 1 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
-            sa = s2a.add(mask[rowBase + j + 2]); sb = s2b.add(mask[rowBase + j + 2]);
+            sa = s2a.add(mask[maskOff + j + 2]); sb = s2b.add(mask[maskOff + j + 2]);
             sa.intoArray(s, so + 2 * qb); sb.intoArray(s, so + 2 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
-            sa = s3a.add(mask[rowBase + j + 3]); sb = s3b.add(mask[rowBase + j + 3]);
+            sa = s3a.add(mask[maskOff + j + 3]); sb = s3b.add(mask[maskOff + j + 3]);
             sa.intoArray(s, so + 3 * qb); sb.intoArray(s, so + 3 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
-            sa = s4a.add(mask[rowBase + j + 4]); sb = s4b.add(mask[rowBase + j + 4]);
+            sa = s4a.add(mask[maskOff + j + 4]); sb = s4b.add(mask[maskOff + j + 4]);
             sa.intoArray(s, so + 4 * qb); sb.intoArray(s, so + 4 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
-            sa = s5a.add(mask[rowBase + j + 5]); sb = s5b.add(mask[rowBase + j + 5]);
+            sa = s5a.add(mask[maskOff + j + 5]); sb = s5b.add(mask[maskOff + j + 5]);
             sa.intoArray(s, so + 5 * qb); sb.intoArray(s, so + 5 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
-            sa = s6a.add(mask[rowBase + j + 6]); sb = s6b.add(mask[rowBase + j + 6]);
+            sa = s6a.add(mask[maskOff + j + 6]); sb = s6b.add(mask[maskOff + j + 6]);
             sa.intoArray(s, so + 6 * qb); sb.intoArray(s, so + 6 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
-            sa = s7a.add(mask[rowBase + j + 7]); sb = s7b.add(mask[rowBase + j + 7]);
+            sa = s7a.add(mask[maskOff + j + 7]); sb = s7b.add(mask[maskOff + j + 7]);
             sa.intoArray(s, so + 7 * qb); sb.intoArray(s, so + 7 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
         }
+        // the last keys % 8
         for (; j < keys; j++) {
+            final int k0 = j * d;
             FloatVector s0a = z, s0b = z;
-            for (int c = 0, ko = (rowBase + j) * hidden + col0, qo = 0; c < d; c++, qo += qb) {
-                FloatVector x = FloatVector.broadcast(F, k[ko + c]);
-                s0a = x.fma(FloatVector.fromArray(F, s, qo), s0a);
-                s0b = x.fma(FloatVector.fromArray(F, s, qo + VL), s0b);
+            for (int c = 0; c < d; c++) {
+                FloatVector x = FloatVector.broadcast(F, s[k0 + c]);
+                s0a = x.fma(FloatVector.fromArray(F, s, qt + c * qb), s0a);
+                s0b = x.fma(FloatVector.fromArray(F, s, qt + c * qb + VL), s0b);
             }
-            sa = s0a.add(mask[rowBase + j]);
-            sb = s0b.add(mask[rowBase + j]);
+            sa = s0a.add(mask[maskOff + j]);
+            sb = s0b.add(mask[maskOff + j]);
             sa.intoArray(s, st + j * qb);
             sb.intoArray(s, st + j * qb + VL);
             m0 = m0.blend(sa, m0.lt(sa));
@@ -247,22 +320,75 @@ final class VectorKernels implements Kernels {
         m1.intoArray(s, max + VL);
     }
 
-    /** s[out + c·qb + i] = Σ_j v[j][c0 + c] · e[j][i] · inv[i] for c &lt; 8; v's column c0 starts at vBase. */
-    private static void weightedSum8(float[] v, int hidden, int vBase, int keys, float[] s, int st, int inv, int out) {
+    /**
+     * s[st + j·qb + i] = Σ_c k[j][c] · qᵀ[c][i] + mask[maskOff + j] for all keys j and the block's qb = 2·VL queries
+     * i, 4 keys × two vectors in registers; k [keys][d] at s[0 ..] (see attentionKeys), qᵀ [d][qb]
+     * at s[qt ..]. The column maxima go to s[max ..].
+     */
+    static void scores4(float[] s, int d, int keys, float[] mask, int maskOff, int qt, int st, int max) {
+        final int qb = 2 * VL;
+        final FloatVector z = FloatVector.zero(F);
+        FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY), m1 = m0, sa, sb;
+        int j = 0;
+        for (; j + 4 <= keys; j += 4) {
+            FloatVector s0a = z, s0b = z, s1a = z, s1b = z, s2a = z, s2b = z, s3a = z, s3b = z;
+            final int k0 = j * d, k1 = k0 + d, k2 = k1 + d, k3 = k2 + d; // rows of k
+            for (int c = 0; c < d; c++) {
+                FloatVector q0 = FloatVector.fromArray(F, s, qt + c * qb), q1 = FloatVector.fromArray(F, s, qt + c * qb + VL), x;
+                x = FloatVector.broadcast(F, s[k0 + c]); s0a = x.fma(q0, s0a); s0b = x.fma(q1, s0b);
+                x = FloatVector.broadcast(F, s[k1 + c]); s1a = x.fma(q0, s1a); s1b = x.fma(q1, s1b);
+                x = FloatVector.broadcast(F, s[k2 + c]); s2a = x.fma(q0, s2a); s2b = x.fma(q1, s2b);
+                x = FloatVector.broadcast(F, s[k3 + c]); s3a = x.fma(q0, s3a); s3b = x.fma(q1, s3b);
+            }
+            int so = st + j * qb;
+            sa = s0a.add(mask[maskOff + j]); sb = s0b.add(mask[maskOff + j]);
+            sa.intoArray(s, so + 0 * qb); sb.intoArray(s, so + 0 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
+            sa = s1a.add(mask[maskOff + j + 1]); sb = s1b.add(mask[maskOff + j + 1]);
+            sa.intoArray(s, so + 1 * qb); sb.intoArray(s, so + 1 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
+            sa = s2a.add(mask[maskOff + j + 2]); sb = s2b.add(mask[maskOff + j + 2]);
+            sa.intoArray(s, so + 2 * qb); sb.intoArray(s, so + 2 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
+            sa = s3a.add(mask[maskOff + j + 3]); sb = s3b.add(mask[maskOff + j + 3]);
+            sa.intoArray(s, so + 3 * qb); sb.intoArray(s, so + 3 * qb + VL); m0 = m0.blend(sa, m0.lt(sa)); m1 = m1.blend(sb, m1.lt(sb));
+        }
+        // the last keys % 4
+        for (; j < keys; j++) {
+            final int k0 = j * d;
+            FloatVector s0a = z, s0b = z;
+            for (int c = 0; c < d; c++) {
+                FloatVector x = FloatVector.broadcast(F, s[k0 + c]);
+                s0a = x.fma(FloatVector.fromArray(F, s, qt + c * qb), s0a);
+                s0b = x.fma(FloatVector.fromArray(F, s, qt + c * qb + VL), s0b);
+            }
+            sa = s0a.add(mask[maskOff + j]);
+            sb = s0b.add(mask[maskOff + j]);
+            sa.intoArray(s, st + j * qb);
+            sb.intoArray(s, st + j * qb + VL);
+            m0 = m0.blend(sa, m0.lt(sa));
+            m1 = m1.blend(sb, m1.lt(sb));
+        }
+        m0.intoArray(s, max);
+        m1.intoArray(s, max + VL);
+    }
+
+    /**
+     * s[out + c·qb + i] = inv[i] · Σ_j v[j][c] · e[j][i] for the 8 head columns c packed as [keys][8] at s[vg ..]
+     * (see attentionKeys), e the [keys][qb] exponentials at s[st ..].
+     */
+    static void weightedSum8(float[] s, int vg, int keys, int st, int inv, int out) {
         final int qb = 2 * VL;
         final FloatVector z = FloatVector.zero(F);
         FloatVector o0a = z, o0b = z, o1a = z, o1b = z, o2a = z, o2b = z, o3a = z, o3b = z;
         FloatVector o4a = z, o4b = z, o5a = z, o5b = z, o6a = z, o6b = z, o7a = z, o7b = z;
-        for (int j = 0, vo = vBase, eo = st; j < keys; j++, vo += hidden, eo += qb) {
-            FloatVector e0 = FloatVector.fromArray(F, s, eo), e1 = FloatVector.fromArray(F, s, eo + VL), x;
-            x = FloatVector.broadcast(F, v[vo]); o0a = x.fma(e0, o0a); o0b = x.fma(e1, o0b);
-            x = FloatVector.broadcast(F, v[vo + 1]); o1a = x.fma(e0, o1a); o1b = x.fma(e1, o1b);
-            x = FloatVector.broadcast(F, v[vo + 2]); o2a = x.fma(e0, o2a); o2b = x.fma(e1, o2b);
-            x = FloatVector.broadcast(F, v[vo + 3]); o3a = x.fma(e0, o3a); o3b = x.fma(e1, o3b);
-            x = FloatVector.broadcast(F, v[vo + 4]); o4a = x.fma(e0, o4a); o4b = x.fma(e1, o4b);
-            x = FloatVector.broadcast(F, v[vo + 5]); o5a = x.fma(e0, o5a); o5b = x.fma(e1, o5b);
-            x = FloatVector.broadcast(F, v[vo + 6]); o6a = x.fma(e0, o6a); o6b = x.fma(e1, o6b);
-            x = FloatVector.broadcast(F, v[vo + 7]); o7a = x.fma(e0, o7a); o7b = x.fma(e1, o7b);
+        for (int j = 0; j < keys; j++) {
+            FloatVector e0 = FloatVector.fromArray(F, s, st + j * qb), e1 = FloatVector.fromArray(F, s, st + j * qb + VL), x;
+            x = FloatVector.broadcast(F, s[vg + j * 8 + 0]); o0a = x.fma(e0, o0a); o0b = x.fma(e1, o0b);
+            x = FloatVector.broadcast(F, s[vg + j * 8 + 1]); o1a = x.fma(e0, o1a); o1b = x.fma(e1, o1b);
+            x = FloatVector.broadcast(F, s[vg + j * 8 + 2]); o2a = x.fma(e0, o2a); o2b = x.fma(e1, o2b);
+            x = FloatVector.broadcast(F, s[vg + j * 8 + 3]); o3a = x.fma(e0, o3a); o3b = x.fma(e1, o3b);
+            x = FloatVector.broadcast(F, s[vg + j * 8 + 4]); o4a = x.fma(e0, o4a); o4b = x.fma(e1, o4b);
+            x = FloatVector.broadcast(F, s[vg + j * 8 + 5]); o5a = x.fma(e0, o5a); o5b = x.fma(e1, o5b);
+            x = FloatVector.broadcast(F, s[vg + j * 8 + 6]); o6a = x.fma(e0, o6a); o6b = x.fma(e1, o6b);
+            x = FloatVector.broadcast(F, s[vg + j * 8 + 7]); o7a = x.fma(e0, o7a); o7b = x.fma(e1, o7b);
         }
         FloatVector inv0 = FloatVector.fromArray(F, s, inv), inv1 = FloatVector.fromArray(F, s, inv + VL);
         o0a.mul(inv0).intoArray(s, out + 0 * qb); o0b.mul(inv1).intoArray(s, out + 0 * qb + VL);
@@ -274,18 +400,59 @@ final class VectorKernels implements Kernels {
         o6a.mul(inv0).intoArray(s, out + 6 * qb); o6b.mul(inv1).intoArray(s, out + 6 * qb + VL);
         o7a.mul(inv0).intoArray(s, out + 7 * qb); o7b.mul(inv1).intoArray(s, out + 7 * qb + VL);
     }
-
-    private static void weightedSum1(float[] v, int hidden, int vBase, int keys, float[] s, int st, int inv, int out) {
-        FloatVector o0a = FloatVector.zero(F), o0b = o0a;
-        for (int j = 0, vo = vBase, eo = st; j < keys; j++, vo += hidden, eo += 2 * VL) {
-            FloatVector x = FloatVector.broadcast(F, v[vo]);
-            o0a = x.fma(FloatVector.fromArray(F, s, eo), o0a);
-            o0b = x.fma(FloatVector.fromArray(F, s, eo + VL), o0b);
+    /**
+     * s[out + c·qb + i] = inv[i] · Σ_j v[j][c] · e[j][i] for the 4 head columns c packed as [keys][4] at s[vg ..]
+     * (see attentionKeys), e the [keys][qb] exponentials at s[st ..].
+     */
+    static void weightedSum4(float[] s, int vg, int keys, int st, int inv, int out) {
+        final int qb = 2 * VL;
+        final FloatVector z = FloatVector.zero(F);
+        FloatVector o0a = z, o0b = z, o1a = z, o1b = z, o2a = z, o2b = z, o3a = z, o3b = z;
+        for (int j = 0; j < keys; j++) {
+            FloatVector e0 = FloatVector.fromArray(F, s, st + j * qb), e1 = FloatVector.fromArray(F, s, st + j * qb + VL), x;
+            x = FloatVector.broadcast(F, s[vg + j * 4 + 0]); o0a = x.fma(e0, o0a); o0b = x.fma(e1, o0b);
+            x = FloatVector.broadcast(F, s[vg + j * 4 + 1]); o1a = x.fma(e0, o1a); o1b = x.fma(e1, o1b);
+            x = FloatVector.broadcast(F, s[vg + j * 4 + 2]); o2a = x.fma(e0, o2a); o2b = x.fma(e1, o2b);
+            x = FloatVector.broadcast(F, s[vg + j * 4 + 3]); o3a = x.fma(e0, o3a); o3b = x.fma(e1, o3b);
         }
-        o0a.mul(FloatVector.fromArray(F, s, inv)).intoArray(s, out);
-        o0b.mul(FloatVector.fromArray(F, s, inv + VL)).intoArray(s, out + VL);
+        FloatVector inv0 = FloatVector.fromArray(F, s, inv), inv1 = FloatVector.fromArray(F, s, inv + VL);
+        o0a.mul(inv0).intoArray(s, out + 0 * qb); o0b.mul(inv1).intoArray(s, out + 0 * qb + VL);
+        o1a.mul(inv0).intoArray(s, out + 1 * qb); o1b.mul(inv1).intoArray(s, out + 1 * qb + VL);
+        o2a.mul(inv0).intoArray(s, out + 2 * qb); o2b.mul(inv1).intoArray(s, out + 2 * qb + VL);
+        o3a.mul(inv0).intoArray(s, out + 3 * qb); o3b.mul(inv1).intoArray(s, out + 3 * qb + VL);
     }
-
+    /**
+     * s[out + c·qb + i] = inv[i] · Σ_j v[j][c] · e[j][i] for the 2 head columns c packed as [keys][2] at s[vg ..]
+     * (see attentionKeys), e the [keys][qb] exponentials at s[st ..].
+     */
+    static void weightedSum2(float[] s, int vg, int keys, int st, int inv, int out) {
+        final int qb = 2 * VL;
+        final FloatVector z = FloatVector.zero(F);
+        FloatVector o0a = z, o0b = z, o1a = z, o1b = z;
+        for (int j = 0; j < keys; j++) {
+            FloatVector e0 = FloatVector.fromArray(F, s, st + j * qb), e1 = FloatVector.fromArray(F, s, st + j * qb + VL), x;
+            x = FloatVector.broadcast(F, s[vg + j * 2 + 0]); o0a = x.fma(e0, o0a); o0b = x.fma(e1, o0b);
+            x = FloatVector.broadcast(F, s[vg + j * 2 + 1]); o1a = x.fma(e0, o1a); o1b = x.fma(e1, o1b);
+        }
+        FloatVector inv0 = FloatVector.fromArray(F, s, inv), inv1 = FloatVector.fromArray(F, s, inv + VL);
+        o0a.mul(inv0).intoArray(s, out + 0 * qb); o0b.mul(inv1).intoArray(s, out + 0 * qb + VL);
+        o1a.mul(inv0).intoArray(s, out + 1 * qb); o1b.mul(inv1).intoArray(s, out + 1 * qb + VL);
+    }
+    /**
+     * s[out + c·qb + i] = inv[i] · Σ_j v[j][c] · e[j][i] for the 1 head column c packed as [keys][1] at s[vg ..]
+     * (see attentionKeys), e the [keys][qb] exponentials at s[st ..].
+     */
+    static void weightedSum1(float[] s, int vg, int keys, int st, int inv, int out) {
+        final int qb = 2 * VL;
+        final FloatVector z = FloatVector.zero(F);
+        FloatVector o0a = z, o0b = z;
+        for (int j = 0; j < keys; j++) {
+            FloatVector e0 = FloatVector.fromArray(F, s, st + j * qb), e1 = FloatVector.fromArray(F, s, st + j * qb + VL), x;
+            x = FloatVector.broadcast(F, s[vg + j * 1 + 0]); o0a = x.fma(e0, o0a); o0b = x.fma(e1, o0b);
+        }
+        FloatVector inv0 = FloatVector.fromArray(F, s, inv), inv1 = FloatVector.fromArray(F, s, inv + VL);
+        o0a.mul(inv0).intoArray(s, out + 0 * qb); o0b.mul(inv1).intoArray(s, out + 0 * qb + VL);
+    }
     /** ctx[row0 + i][col + c] = tile[c][i] for c < cols, i < valid. */
     private static void scatter(float[] tile, int off, int cols, float[] ctx, int hidden, int row0, int col, int valid, int qb) {
         for (int i = 0; i < valid; i++) {
@@ -296,7 +463,7 @@ final class VectorKernels implements Kernels {
 
     @Override
     public int attentionScratch(int d, int keys) {
-        return 2 * VL * (d + keys + 10);
+        return 2 * keys * d + 2 * VL * (d + keys + 2 + KU);
     }
 
     // ---------------------------------------------------------------- LayerNorm

@@ -13,6 +13,10 @@ import java.util.List;
  * at most about twice the size), so a pass with the same shapes as the last one reuses exactly its buffers and
  * allocates nothing. Free buffers that a whole pass did not use are released then, so the pool holds no more
  * than the most recent pass needed: the few activations alive at once, whatever the depth of the model.
+ *
+ * <p>A pass whose requests have the sizes of the last pass's gets the same buffer for the n-th request as that
+ * pass did (when it is free and fits), so that every kernel launch sees the buffers it saw last time and
+ * needs no argument set again (ClDevice's launch sites).
  */
 final class BufferPool implements AutoCloseable {
     private record Buf(cl_mem mem, long bytes) {
@@ -23,15 +27,25 @@ final class BufferPool implements AutoCloseable {
     private final List<Buf> taken = new ArrayList<>();
     private final List<Buf> freedInPass = new ArrayList<>(); // taken in this pass, then released: still the pass's
     private long allocations; // buffers created so far (tests check reuse)
+    private List<Buf> lastOrder = new ArrayList<>(), order = new ArrayList<>(); // buffers in request order
 
     BufferPool(ClDevice dev) {
         this.dev = dev;
     }
 
+    private static boolean fits(Buf b, long bytes) {
+        return b.bytes() >= bytes && b.bytes() <= 2 * bytes + 4096;
+    }
+
     cl_mem acquire(long bytes, String what) {
         Buf best = null;
-        for (Buf b : free) {
-            if (b.bytes() >= bytes && b.bytes() <= 2 * bytes + 4096 && (best == null || b.bytes() < best.bytes())) best = b;
+        int n = order.size();
+        if (n < lastOrder.size() && fits(lastOrder.get(n), bytes) && free.contains(lastOrder.get(n))) {
+            best = lastOrder.get(n); // what the same request got in the last pass
+        } else {
+            for (Buf b : free) {
+                if (fits(b, bytes) && (best == null || b.bytes() < best.bytes())) best = b;
+            }
         }
         if (best == null) {
             best = new Buf(dev.alloc(bytes, what), bytes);
@@ -41,6 +55,7 @@ final class BufferPool implements AutoCloseable {
             freedInPass.remove(best); // taken again: it is counted once, in taken
         }
         taken.add(best);
+        order.add(best);
         return best.mem();
     }
 
@@ -70,6 +85,8 @@ final class BufferPool implements AutoCloseable {
         free.sort(Comparator.comparingLong(Buf::bytes));
         taken.clear();
         freedInPass.clear();
+        lastOrder = order;
+        order = new ArrayList<>();
     }
 
     /** Bytes of device memory the pool holds now, free and taken. */
@@ -86,6 +103,8 @@ final class BufferPool implements AutoCloseable {
 
     @Override
     public void close() {
+        lastOrder.clear();
+        order.clear();
         for (Buf b : free) dev.free(b.mem(), b.bytes());
         for (Buf b : taken) dev.free(b.mem(), b.bytes());
         free.clear();

@@ -30,8 +30,17 @@ import static org.jocl.CL.*;
  * <p>Synchronisation: kernels and writes are only enqueued; the queue is in order, so each command sees the
  * results of the ones before it. The host waits only in {@link #readHalves} / {@link #readFloats} (blocking
  * reads) and {@link #await}.
+ *
+ * <p>Launch sites: between {@link #beginPass} and {@link #endPass} the n-th launch of a pass runs on a
+ * cl_kernel of its own (a second clCreateKernel of the same program), which keeps the arguments it was given
+ * last; a launch sets only the arguments that differ. A pass of the same shape as the one before, whose
+ * buffers the pool hands out again in the same order, so sets no argument at all: one clEnqueueNDRangeKernel
+ * per launch. -Dbertj.opencl.reuseArgs=false sets every argument on every launch (for measuring the
+ * difference: {@link #launchStats}).
  */
 final class ClDevice implements AutoCloseable {
+    private boolean closed;
+
     final DeviceInfo info;
     final cl_device_id device;
     private final cl_context context;
@@ -39,6 +48,26 @@ final class ClDevice implements AutoCloseable {
     private final List<cl_program> programs = new ArrayList<>();
     private final List<cl_kernel> kernels = new ArrayList<>();
     private long allocated; // bytes in live buffers, for error messages
+
+    static final boolean REUSE_ARGS = !"false".equals(System.getProperty("bertj.opencl.reuseArgs"));
+    private record Source(cl_program program, String name) {
+    }
+    private record SiteKey(int index, cl_kernel base) {
+    }
+    /** A launch site's own kernel object and the arguments it holds. */
+    private static final class Site {
+        final cl_kernel kernel;
+        Object[] args = new Object[0];
+
+        Site(cl_kernel kernel) {
+            this.kernel = kernel;
+        }
+    }
+    private final java.util.Map<cl_kernel, Source> sources = new java.util.IdentityHashMap<>();
+    private final java.util.Map<SiteKey, Site> sites = new java.util.HashMap<>();
+    private boolean inPass;
+    private int siteIndex;
+    private long launches, launchNanos, argsSet; // host-side cost of launches (launchStats)
 
     private ClDevice(OpenCl.Found found) {
         this.info = found.info();
@@ -85,14 +114,19 @@ final class ClDevice implements AutoCloseable {
     }
 
     private void printProfile() {
-        long total = 0;
-        for (long[] t : profile.values()) total += t[1];
-        if (total == 0) return;
-        System.err.printf("bertj opencl profile, %s: %.1f ms in kernels%n", info.label(), total / 1e6);
+        long total = 0, builds = 0;
+        for (var e : profile.entrySet()) {
+            if (e.getKey().startsWith("(build)")) builds += e.getValue()[1];
+            else total += e.getValue()[1];
+        }
+        if (total == 0 && builds == 0) return;
+        System.err.printf("bertj opencl profile, %s: %.1f ms in kernels, %.1f ms compiling%n", info.label(), total / 1e6, builds / 1e6);
         System.err.printf("  %-52s %8s %11s %10s %6s%n", "kernel", "launches", "total ms", "mean us", "share");
         for (var e : profile.entrySet()) {
             long[] t = e.getValue();
-            System.err.printf("  %-52s %8d %11.2f %10.1f %5.1f%%%n", e.getKey(), t[0], t[1] / 1e6, t[1] / 1e3 / t[0], 100.0 * t[1] / total);
+            boolean build = e.getKey().startsWith("(build)");
+            System.err.printf("  %-52s %8d %11.2f %10.1f %5s%n", e.getKey(), t[0], t[1] / 1e6, t[1] / 1e3 / t[0],
+                    build ? "" : String.format("%.1f%%", 100.0 * t[1] / total));
         }
     }
 
@@ -135,8 +169,14 @@ final class ClDevice implements AutoCloseable {
         } catch (CLException e) {
             throw fail(what, e);
         }
+        long t0 = System.nanoTime();
         try {
             clBuildProgram(program, 1, new cl_device_id[] {device}, options, null, null);
+            if (PROFILE) {
+                long[] t = profile.computeIfAbsent("(build) " + String.join(" + ", files) + " " + options, k -> new long[2]);
+                t[0]++;
+                t[1] += System.nanoTime() - t0;
+            }
         } catch (CLException e) {
             String log = buildLog(program);
             clReleaseProgram(program);
@@ -162,10 +202,12 @@ final class ClDevice implements AutoCloseable {
         }
     }
 
+    /** A kernel of {@code program}; within a pass each launch site runs a copy of it (see the class comment). */
     cl_kernel kernel(cl_program program, String name) {
         try {
             cl_kernel k = clCreateKernel(program, name, null);
             kernels.add(k);
+            sources.put(k, new Source(program, name));
             return k;
         } catch (CLException e) {
             throw fail("creating kernel " + name, e);
@@ -247,6 +289,25 @@ final class ClDevice implements AutoCloseable {
         }
     }
 
+    void write(cl_mem to, float[] values, String what) {
+        try {
+            clEnqueueWriteBuffer(queue, to, CL_TRUE, 0, (long) values.length * Sizeof.cl_float, Pointer.to(values), 0, null, null);
+        } catch (CLException e) {
+            throw fail("uploading " + what, e);
+        }
+    }
+
+    int[] readInts(cl_mem from, int count, String what) {
+        int[] out = new int[count];
+        try {
+            clEnqueueReadBuffer(queue, from, CL_TRUE, 0, (long) count * Sizeof.cl_int, Pointer.to(out), 0, null, null);
+            if (PROFILE) harvest();
+        } catch (CLException e) {
+            throw fail("reading " + what + " back", e);
+        }
+        return out;
+    }
+
     void await(cl_event event) {
         try {
             clWaitForEvents(1, new cl_event[] {event});
@@ -279,25 +340,94 @@ final class ClDevice implements AutoCloseable {
         return out;
     }
 
-    /** Sets the arguments in order (cl_mem, Integer, Float, or {@link Local} for a __local buffer) and enqueues. */
+    /** The first lines of the program's binary that start with .version and .target, when it is PTX (NVIDIA); else null. */
+    String ptxHeader(cl_program program) {
+        try {
+            long[] size = new long[1];
+            clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, Sizeof.size_t, Pointer.to(size), null);
+            if (size[0] <= 0 || size[0] > 64L << 20) return null;
+            byte[] bin = new byte[(int) size[0]];
+            clGetProgramInfo(program, CL_PROGRAM_BINARIES, Sizeof.POINTER, Pointer.to(new Pointer[] {Pointer.to(bin)}), null);
+            String text = new String(bin, StandardCharsets.ISO_8859_1);
+            String version = null, target = null;
+            for (String line : text.lines().limit(200).toList()) {
+                String l = line.trim();
+                if (version == null && l.startsWith(".version")) version = l;
+                if (target == null && l.startsWith(".target")) target = l;
+            }
+            return version == null || target == null ? null : version + ", " + target;
+        } catch (CLException e) {
+            return null;
+        }
+    }
+
+    /** Launch sites from here on are numbered from 0 (see the class comment). */
+    void beginPass() {
+        inPass = true;
+        siteIndex = 0;
+    }
+
+    void endPass() {
+        inPass = false;
+    }
+
+    /** {launches, host nanoseconds spent launching them, kernel arguments set} since the last reset. */
+    long[] launchStats() {
+        return new long[] {launches, launchNanos, argsSet};
+    }
+
+    void resetLaunchStats() {
+        launches = launchNanos = argsSet = 0;
+    }
+
+    private Site site(cl_kernel base) {
+        return sites.computeIfAbsent(new SiteKey(siteIndex++, base), key -> {
+            Source src = sources.get(base);
+            if (src == null) throw new IllegalStateException("kernel not made by this device");
+            cl_kernel k = clCreateKernel(src.program(), src.name(), null);
+            kernels.add(k);
+            return new Site(k);
+        });
+    }
+
+    private static boolean same(Object a, Object b) {
+        return a instanceof cl_mem ? a == b : a != null && a.equals(b);
+    }
+
+    /**
+     * Sets the arguments in order (cl_mem, Integer, Float, or {@link Local} for a __local buffer) and enqueues;
+     * within a pass, on the launch site's own kernel and setting only the arguments that changed.
+     */
     void run(String name, cl_kernel kernel, long[] global, long[] local, Object... args) {
+        long t0 = System.nanoTime();
+        Site site = inPass && REUSE_ARGS ? site(kernel) : null;
+        cl_kernel k = site != null ? site.kernel : kernel;
+        if (site != null && site.args.length != args.length) site.args = new Object[args.length];
         try {
             for (int i = 0; i < args.length; i++) {
                 Object a = args[i];
+                if (site != null) {
+                    if (same(site.args[i], a)) continue;
+                    site.args[i] = null; // unknown until set
+                }
+                argsSet++;
                 if (a instanceof cl_mem m) {
-                    clSetKernelArg(kernel, i, Sizeof.cl_mem, Pointer.to(m));
+                    clSetKernelArg(k, i, Sizeof.cl_mem, Pointer.to(m));
                 } else if (a instanceof Integer v) {
-                    clSetKernelArg(kernel, i, Sizeof.cl_int, Pointer.to(new int[] {v}));
+                    clSetKernelArg(k, i, Sizeof.cl_int, Pointer.to(new int[] {v}));
                 } else if (a instanceof Float v) {
-                    clSetKernelArg(kernel, i, Sizeof.cl_float, Pointer.to(new float[] {v}));
+                    clSetKernelArg(k, i, Sizeof.cl_float, Pointer.to(new float[] {v}));
                 } else if (a instanceof Local l) {
-                    clSetKernelArg(kernel, i, l.bytes(), null);
+                    clSetKernelArg(k, i, l.bytes(), null);
                 } else {
                     throw new IllegalArgumentException("kernel " + name + ": unsupported argument " + a);
                 }
+                if (site != null) site.args[i] = a;
             }
             cl_event event = PROFILE ? new cl_event() : null;
-            clEnqueueNDRangeKernel(queue, kernel, global.length, null, global, local, 0, null, event);
+            clEnqueueNDRangeKernel(queue, k, global.length, null, global, local, 0, null, event);
+            launches++;
+            launchNanos += System.nanoTime() - t0;
             if (PROFILE) {
                 pendingEvents.add(event);
                 pendingNames.add(name);
@@ -323,6 +453,8 @@ final class ClDevice implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) return; // releasing a queue or context twice crashes the native library
+        closed = true;
         if (PROFILE) {
             try {
                 clFinish(queue);
@@ -335,6 +467,8 @@ final class ClDevice implements AutoCloseable {
         for (cl_kernel k : kernels) clReleaseKernel(k);
         for (cl_program p : programs) clReleaseProgram(p);
         kernels.clear();
+        sites.clear();
+        sources.clear();
         programs.clear();
         clReleaseCommandQueue(queue);
         clReleaseContext(context);

@@ -22,13 +22,21 @@ package bertj.backend.opencl;
  * @param maxWorkItemSizes  CL_DEVICE_MAX_WORK_ITEM_SIZES, per dimension
  * @param fp16              the device reports cl_khr_fp16 (half arithmetic, not just half storage)
  * @param fp64              the device reports cl_khr_fp64
+ * @param computeCapability NVIDIA's compute capability "major.minor" (cl_nv_device_attribute_query), null on
+ *                          devices that do not report one; the tensor-core kernels need 8.0 or more
  */
 public record DeviceInfo(int index, String platform, String platformVersion, String name, String vendor, String version,
                          String driver, String type, int computeUnits, int clockMhz, long globalMemBytes, long maxAllocBytes,
-                         long localMemBytes, long maxWorkGroupSize, long[] maxWorkItemSizes, boolean fp16, boolean fp64) {
+                         long localMemBytes, long maxWorkGroupSize, long[] maxWorkItemSizes, boolean fp16, boolean fp64,
+                         String computeCapability) {
 
     /** "device 0 (pthread-skylake-avx512 on Portable Computing Language)": how errors name a device. */
     public String label() {
         return "OpenCL device " + index + " (" + name + " on " + platform + ")";
+    }
+
+    /** The compute capability's major number, or -1 when the device reports none. */
+    public int computeCapabilityMajor() {
+        return computeCapability == null ? -1 : Integer.parseInt(computeCapability.substring(0, computeCapability.indexOf('.')));
     }
 }

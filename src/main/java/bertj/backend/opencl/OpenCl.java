@@ -129,7 +129,20 @@ public final class OpenCl {
                 deviceLong(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, Sizeof.cl_ulong),
                 deviceLong(d, CL_DEVICE_LOCAL_MEM_SIZE, Sizeof.cl_ulong),
                 deviceLong(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, Sizeof.size_t),
-                sizes, hasExtension(ext, "cl_khr_fp16"), hasExtension(ext, "cl_khr_fp64"));
+                sizes, hasExtension(ext, "cl_khr_fp16"), hasExtension(ext, "cl_khr_fp64"),
+                hasExtension(ext, "cl_nv_device_attribute_query") ? computeCapability(d) : null);
+    }
+
+    // cl_nv_device_attribute_query (cl_ext.h): CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV / _MINOR_NV, both cl_uint.
+    private static final int CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV = 0x4000, CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV = 0x4001;
+
+    private static String computeCapability(cl_device_id d) {
+        try {
+            return deviceLong(d, CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV, Sizeof.cl_uint) + "."
+                    + deviceLong(d, CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV, Sizeof.cl_uint);
+        } catch (CLException e) {
+            return null; // the extension is named but the query fails: treat as not reported
+        }
     }
 
     private static boolean hasExtension(String extensions, String name) {

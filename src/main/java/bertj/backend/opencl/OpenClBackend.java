@@ -27,8 +27,18 @@ import java.util.List;
  * <p>Not for concurrent callers (see {@link Backend}): a pass begun while another thread's is running is an
  * {@link IllegalStateException}.
  *
- * <p>The QA head (a linear layer with at most {@link QaHeadKernel#MAX_OUT} outputs) runs qa_head.cl and gives
- * float logits; every other linear layer runs linear.cl.
+ * <p>Kernels, per op (and the variant chosen once, at start-up, by {@link TensorCores}: see {@link #kernels}):
+ * <pre>
+ *   op                                  portable                   tensor-core (NVIDIA, cc ≥ 8.0, probe passed)
+ *   embed                               embeddings.cl              embeddings.cl
+ *   linear (+GELU)                      linear.cl                  tc_linear.cl
+ *   attention (packed q|k|v)            attention.cl               tc_attention.cl (head size a multiple of 8)
+ *   linearAddLayerNorm                  linear_layernorm.cl        tc_linear.cl, LayerNorm epilogue
+ *   QA head (≤ 8 outputs, float out)    qa_head.cl                 qa_head.cl
+ * </pre>
+ * so an encoder layer is five launches (q|k|v product, attention, attention output + add &amp; LayerNorm, FFN
+ * + GELU, FFN output + add &amp; LayerNorm) on every device. A tensor-core kernel that fails to build for some
+ * shape leaves that op to the portable kernel, and {@link #kernelsReason} says so.
  */
 public final class OpenClBackend implements Backend {
 
@@ -43,6 +53,12 @@ public final class OpenClBackend implements Backend {
     }
 
     private final ClDevice dev;
+    private final TensorCores.Selection selection;
+    private final List<String> fallbacks = new ArrayList<>();
+    private TcLinearKernel tcLinear;       // null: portable linear
+    private TcAttentionKernel tcAttention; // null: portable attention
+    private boolean tcLayerNorm;           // the LayerNorm epilogue of tc_linear.cl
+    private final LinearLayerNormKernel linearLayerNorm;
     private final LinearKernel linear;
     private final QaHeadKernel qaHead;
     private final LayerNormKernels layerNorm;
@@ -57,10 +73,33 @@ public final class OpenClBackend implements Backend {
     private ByteBuffer[] staging;
     private cl_event upload;
     private volatile Thread owner; // the thread whose pass is running, null between passes
+    private boolean closed;
 
-    /** Opens OpenCL device {@code deviceIndex} (numbered as by {@code bertj devices}). */
+    /** Opens OpenCL device {@code deviceIndex} (numbered as by {@code bertj devices}) with the kernels --kernels auto picks. */
     public OpenClBackend(int deviceIndex) {
+        this(deviceIndex, KernelChoice.AUTO);
+    }
+
+    /**
+     * Opens OpenCL device {@code deviceIndex} with the kernels {@code choice} asks for; {@link KernelChoice#TENSOR_CORE}
+     * on a device that cannot run them is a {@link bertj.backend.BackendException} saying why.
+     */
+    public OpenClBackend(int deviceIndex, KernelChoice choice) {
         this.dev = ClDevice.open(deviceIndex);
+        TensorCores.Selection sel;
+        try {
+            sel = TensorCores.select(dev, choice);
+        } catch (RuntimeException e) {
+            dev.close();
+            throw e;
+        }
+        this.selection = sel;
+        if (sel.tensorCores()) {
+            tcLinear = new TcLinearKernel(dev, sel.asm());
+            tcAttention = new TcAttentionKernel(dev, sel.asm());
+            tcLayerNorm = true;
+        }
+        this.linearLayerNorm = new LinearLayerNormKernel(dev);
         this.linear = new LinearKernel(dev);
         this.qaHead = new QaHeadKernel(dev);
         this.layerNorm = new LayerNormKernels(dev);
@@ -70,6 +109,35 @@ public final class OpenClBackend implements Backend {
 
     public DeviceInfo device() {
         return dev.info;
+    }
+
+    /** The kernels this backend runs: "tensor-core", "portable" (or "tensor-core-emulated" in tests). */
+    public String kernels() {
+        return selection.kernels();
+    }
+
+    /** Why {@link #kernels} are the ones they are, and any op left to the portable kernels since. */
+    public String kernelsReason() {
+        return fallbacks.isEmpty() ? selection.reason() : selection.reason() + "; " + String.join("; ", fallbacks);
+    }
+
+    /** The PTX header (.version, .target) of the probe's program on NVIDIA devices, else null. */
+    public String ptx() {
+        return selection.ptx();
+    }
+
+    /** {launches, host nanoseconds spent enqueueing them, kernel arguments set} since {@link #resetLaunchStats}. */
+    public long[] launchStats() {
+        return dev.launchStats();
+    }
+
+    public void resetLaunchStats() {
+        dev.resetLaunchStats();
+    }
+
+    /** A tensor-core kernel failed to build or launch: its op runs the portable kernel from now on. */
+    private void fallBack(String op, bertj.backend.BackendException e) {
+        fallbacks.add(op + " runs the portable kernel (" + e.getMessage() + ")");
     }
 
     @Override
@@ -128,8 +196,10 @@ public final class OpenClBackend implements Backend {
             owner = Thread.currentThread();
         }
         try {
+            dev.beginPass();
             upload(batch);
         } catch (RuntimeException | Error e) {
+            dev.endPass();
             pool.endPass();
             owner = null;
             throw e;
@@ -166,6 +236,7 @@ public final class OpenClBackend implements Backend {
     @Override
     public void end() {
         checkOwner();
+        dev.endPass();
         pool.endPass();
         current = null;
         owner = null;
@@ -217,7 +288,49 @@ public final class OpenClBackend implements Backend {
             return out;
         }
         Mat out = output(in.rows(), l.out(), "a linear layer's output");
+        if (tcLinear != null) {
+            try {
+                tcLinear.run(in.rows(), l.out(), l.in(), in.mem(), l.weight(), l.bias(), out.mem(), epilogue);
+                return out;
+            } catch (bertj.backend.BackendException e) {
+                fallBack("linear", e);
+                tcLinear = null;
+                tcLayerNorm = false;
+            }
+        }
         linear.run(in.rows(), l.out(), l.in(), in.mem(), l.weight(), l.bias(), out.mem(), epilogue);
+        return out;
+    }
+
+    /** LayerNorm(x Wᵀ + b + residual) as one kernel: tc_linear.cl's LayerNorm epilogue, else linear_layernorm.cl. */
+    @Override
+    public Matrix linearAddLayerNorm(Matrix x, Param param, Matrix residual, Param gamma, Param beta, double eps) {
+        Mat in = half(x), r = half(residual);
+        Linear l = (Linear) param;
+        if (in.cols() != l.in()) throw new IllegalArgumentException("linear layer takes " + l.in() + " inputs, got " + in.cols());
+        if (r.rows() != in.rows() || r.cols() != l.out()) {
+            throw new IllegalArgumentException("residual is " + r.rows() + " x " + r.cols() + ", expected " + in.rows() + " x " + l.out());
+        }
+        int m = in.rows(), n = l.out(), k = l.in();
+        cl_mem g = ((Values) gamma).mem(), b = ((Values) beta).mem();
+        if (tcLayerNorm) {
+            TcLinearKernel.Config c = tcLinear.layerNormConfig(m, n);
+            if (c != null) {
+                Mat out = output(m, n, "a LayerNorm output");
+                try {
+                    tcLinear.runAddLayerNorm(c, m, n, k, in.mem(), l.weight(), l.bias(), r.mem(), g, b, (float) eps, out.mem());
+                    return out;
+                } catch (bertj.backend.BackendException e) {
+                    fallBack("linear + add & LayerNorm", e);
+                    tcLayerNorm = false;
+                    pool.release(out.mem());
+                }
+            }
+        }
+        LinearLayerNormKernel.Tiling t = linearLayerNorm.tiling(n);
+        if (t == null) return Backend.super.linearAddLayerNorm(x, param, residual, gamma, beta, eps);
+        Mat out = output(m, n, "a LayerNorm output");
+        linearLayerNorm.run(t, m, n, k, in.mem(), l.weight(), l.bias(), r.mem(), g, b, (float) eps, out.mem());
         return out;
     }
 
@@ -227,7 +340,17 @@ public final class OpenClBackend implements Backend {
         Mat packed = half(qkv);
         int hidden = packed.cols() / 3;
         Mat out = output(packed.rows(), hidden, "the attention context");
-        attention.attention(batch.size(), batch.seqLen(), heads, hidden / heads, packed.mem(), mask, out.mem());
+        int d = hidden / heads;
+        if (tcAttention != null && TcAttentionKernel.supports(d)) {
+            try {
+                tcAttention.run(batch.size(), batch.seqLen(), heads, d, packed.mem(), mask, out.mem());
+                return out;
+            } catch (bertj.backend.BackendException e) {
+                fallBack("attention", e);
+                tcAttention = null;
+            }
+        }
+        attention.attention(batch.size(), batch.seqLen(), heads, d, packed.mem(), mask, out.mem());
         return out;
     }
 
@@ -268,13 +391,21 @@ public final class OpenClBackend implements Backend {
         return Half.toDoubles(dev.readHalves(mat.mem(), n, "an activation"));
     }
 
+    /** Bytes of device memory held for activations now (between passes: what the next pass starts with). */
+    long bufferBytes() {
+        return pool.bytesHeld();
+    }
+
     /** Device buffers created for activations so far (they are reused across passes). */
     long bufferAllocations() {
         return pool.allocations();
     }
 
+    /** Frees every buffer and the device; idempotent (a second close does nothing). */
     @Override
     public void close() {
+        if (closed) return;
+        closed = true;
         if (upload != null) {
             dev.await(upload);
             upload = null;

@@ -221,6 +221,57 @@ class CpuKernelsTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"vector", "scalar"})
+    void fusedLinearAddLayerNormMatchesFloat64AndTheTwoOpsBitForBit(String which) {
+        long seed = PyTorch.seed("cpu linear add layernorm " + which);
+        Random rnd = new Random(seed);
+        // {rows, in, out}: one row, rows not a multiple of 12 or 4, an output width that is not a whole panel
+        int[][] shapes = {{1, 288, 288}, {37, 1152, 288}, {13, 64, 50}, {130, 288, 288}};
+        for (int threads : new int[] {1, 2, 3}) {
+            try (CpuBackend be = new CpuBackend(threads, kernels(which))) {
+                for (int[] sh : shapes) {
+                    int m = sh[0], k = sh[1], n = sh[2];
+                    float[] x = normal(rnd, m * k, 1.0), w = normal(rnd, n * k, 1 / Math.sqrt(k)), b = normal(rnd, n, 0.1);
+                    float[] res = normal(rnd, m * n, 1.0), g = normal(rnd, n, 0.1), bt = normal(rnd, n, 0.1);
+                    for (int i = 0; i < n; i++) g[i] += 1f;
+                    for (int i = 0; i < res.length; i++) res[i] += 3f; // a mean far from 0, as residual streams have
+                    Param lin = be.pack(n, k, w, b);
+                    Param gamma = be.vector(Tensor.ofFloats(new int[] {n}, g)), beta = be.vector(Tensor.ofFloats(new int[] {n}, bt));
+                    CpuBackend.Mat fused = poisoned(be, dummyBatch(m), () -> be.linearAddLayerNorm(CpuBackend.wrap(m, k, x), lin,
+                            CpuBackend.wrap(m, n, res), gamma, beta, 1e-12));
+                    float[] got = java.util.Arrays.copyOf(fused.data, m * n);
+                    CpuBackend.Mat y = (CpuBackend.Mat) be.linear(CpuBackend.wrap(m, k, x), lin, Epilogue.NONE);
+                    CpuBackend.Mat twoOps = (CpuBackend.Mat) be.addLayerNorm(y, CpuBackend.wrap(m, n, res), gamma, beta, 1e-12);
+                    double worst = 0;
+                    for (int r = 0; r < m; r++) {
+                        double[] z = new double[n];
+                        double mean = 0, var = 0;
+                        for (int o = 0; o < n; o++) {
+                            double acc = b[o];
+                            for (int i = 0; i < k; i++) acc += (double) x[r * k + i] * w[o * k + i];
+                            z[o] = acc + res[r * n + o];
+                            mean += z[o];
+                        }
+                        mean /= n;
+                        for (int o = 0; o < n; o++) var += (z[o] - mean) * (z[o] - mean);
+                        var /= n;
+                        for (int o = 0; o < n; o++) {
+                            double e = (z[o] - mean) / Math.sqrt(var + 1e-12) * g[o] + bt[o];
+                            double err = Math.abs(got[r * n + o] - e);
+                            worst = Double.isNaN(err) ? Double.POSITIVE_INFINITY : Math.max(worst, err);
+                            assertEquals(twoOps.data[r * n + o], got[r * n + o], 0f,
+                                    which + " " + threads + " threads " + m + "x" + k + "x" + n + ": fused and unfused differ at (" + r + ", " + o + ")");
+                        }
+                    }
+                    System.out.printf("linear+add+LayerNorm %s T=%d %dx%dx%d: max abs err %.2e%n", which, threads, m, k, n, worst);
+                    // outputs O(1): the product's float32 rounding (~1e-6) plus LayerNorm's (a few 1e-6)
+                    assertTrue(worst <= 1e-5, which + " linear+add+LayerNorm " + m + "x" + k + "x" + n + ": max abs error " + worst);
+                }
+            }
+        }
+    }
+
     /** Applies an in-place array op of VectorKernels to a copy of x (padded to whole vectors). */
     private static float[] apply(java.util.function.BiConsumer<float[], Integer> op, float[] x) {
         int vl = 2 * VectorKernels.VL, n = (x.length + vl - 1) / vl * vl;

