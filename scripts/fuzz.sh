@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 all=(PickleFuzzTest#unpickle PyTorchZipFuzzTest#checkpoint SafeTensorsFuzzTest#safetensors OnnxFuzzTest#onnx
-     ModelLoaderFuzzTest#loader VocabularyFuzzTest#vocabulary TokenizerFuzzTest#tokenizer SquadFuzzTest#squad)
+     ModelLoaderFuzzTest#loader VocabularyFuzzTest#vocabulary TokenizerFuzzTest#tokenizer SquadFuzzTest#squad
+     RequestsFuzzTest#requests)
 targets=()
 if [ $# -eq 0 ]; then
     targets=("${all[@]}")
