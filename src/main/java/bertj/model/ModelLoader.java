@@ -375,6 +375,14 @@ public final class ModelLoader {
             throw new ModelFileException(where + ": " + (missing.isEmpty() ? "embedding or intermediate tensors have the wrong rank"
                     : "missing " + summarize(missing, "tensors")));
         }
+        // Every size read from a shape must be positive; an empty table (a 0 in its shape) cannot be an encoder's.
+        for (String name : List.of(TensorNames.WORD_EMBEDDINGS, TensorNames.POSITION_EMBEDDINGS, TensorNames.TOKEN_TYPE_EMBEDDINGS,
+                TensorNames.layer(0, "intermediate.dense") + ".weight")) {
+            Tensor x = t.get(name);
+            if (x.numel() == 0) {
+                throw new ModelFileException(where + ": " + name + " has shape " + Arrays.toString(x.shape()) + ", which holds no values");
+            }
+        }
         if (hidden % heads != 0) {
             throw new ModelFileException(where + ": hidden size " + hidden + " is not a multiple of " + heads + " heads");
         }

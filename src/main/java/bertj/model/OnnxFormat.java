@@ -245,6 +245,10 @@ final class OnnxFormat implements ModelLoader.FormatReader {
                 }
             }
             if (e == null) continue;
+            if (!(e > 0 && e < 1)) {
+                throw new ModelFileException(where + ": node '" + n.name() + "' gives LayerNorm an epsilon of " + e
+                        + "; it must lie in (0, 1)");
+            }
             // The graph holds ε in float32; its shortest decimal form (1.0E-12) is the value the model was built with.
             eps = Double.parseDouble(Float.toString(e));
             epsFrom = "ONNX graph: " + n.name();

@@ -31,6 +31,11 @@ import java.util.Map;
  * raw_data holds the elements little-endian, row-major; FLOAT16 and BFLOAT16 kept in int32_data hold one 16-bit
  * pattern per value. Tensors of types this project has no use for (strings, bools, 8-bit integers, …) are listed
  * as unread, not failed, so that a caller can say which tensor it missed.
+ *
+ * <p>What a parse builds is bounded, because every record costs far more memory than the bytes that describe it
+ * (an empty NodeProto is 2 bytes and a Java node a few hundred): at most {@link #MAX_ITEMS} nodes, attributes,
+ * names, initializers and opsets; at most {@link #MAX_TYPED_VALUES} values per tensor outside raw_data; rank at
+ * most {@link #MAX_RANK}. A tensor's data is checked against its shape before anything is allocated for it.
  */
 public final class OnnxFile {
     private OnnxFile() {
@@ -54,6 +59,11 @@ public final class OnnxFile {
 
     /** Largest file accepted: protobuf messages cannot exceed 2 GiB, and larger ONNX models keep their weights outside. */
     static final long MAX_BYTES = Integer.MAX_VALUE;
+    /** Nodes, attributes, node and graph input/output names, initializers and opsets: a 7B LLM export has about 10⁵. */
+    static final int MAX_ITEMS = 1_000_000;
+    /** Values of one tensor in float_data, int32_data, int64_data or double_data; exporters put weights in raw_data. */
+    static final int MAX_TYPED_VALUES = 1 << 24;
+    static final int MAX_RANK = 8;
 
     /**
      * True when the file starts like a serialized ModelProto: field 1 (ir_version, a small varint) first, then
@@ -97,6 +107,7 @@ public final class OnnxFile {
     /** Parses a serialized ModelProto held in {@code bytes}; {@code where} names it in errors. */
     public static Model parse(ByteBuffer bytes, String where) {
         ProtoReader r = new ProtoReader(bytes, 0, where);
+        Budget budget = new Budget(where);
         Long irVersion = null;
         String producer = "";
         Map<String, Long> opsets = new LinkedHashMap<>();
@@ -118,6 +129,7 @@ public final class OnnxFile {
                         else if (o.field() == 2) version = o.int64();
                         else o.skip();
                     }
+                    budget.item();
                     opsets.put(domain, version);
                 }
                 default -> r.skip();
@@ -133,8 +145,9 @@ public final class OnnxFile {
         List<String> inputs = new ArrayList<>(), outputs = new ArrayList<>();
         while (graph.next()) {
             switch (graph.field()) {
-                case 1 -> nodes.add(node(graph.message(), where));
+                case 1 -> nodes.add(node(graph.message(), where, budget));
                 case 5 -> {
+                    budget.item();
                     Decoded t = tensor(graph.message(), where);
                     if (t.name.isEmpty()) throw graph.error("an initializer has no name");
                     if (initializers.containsKey(t.name) || unread.containsKey(t.name)) {
@@ -143,8 +156,14 @@ public final class OnnxFile {
                     if (t.tensor != null) initializers.put(t.name, t.tensor);
                     else unread.put(t.name, t.unreadReason);
                 }
-                case 11 -> inputs.add(valueInfoName(graph.message()));
-                case 12 -> outputs.add(valueInfoName(graph.message()));
+                case 11 -> {
+                    budget.item();
+                    inputs.add(valueInfoName(graph.message()));
+                }
+                case 12 -> {
+                    budget.item();
+                    outputs.add(valueInfoName(graph.message()));
+                }
                 default -> graph.skip();
             }
         }
@@ -160,17 +179,25 @@ public final class OnnxFile {
         return name;
     }
 
-    private static Node node(ProtoReader n, String where) {
+    private static Node node(ProtoReader n, String where, Budget budget) {
+        budget.item();
         List<String> in = new ArrayList<>(), out = new ArrayList<>();
         String name = "", op = "";
         Map<String, Attribute> attrs = new LinkedHashMap<>();
         while (n.next()) {
             switch (n.field()) {
-                case 1 -> in.add(n.string());
-                case 2 -> out.add(n.string());
+                case 1 -> {
+                    budget.item();
+                    in.add(n.string());
+                }
+                case 2 -> {
+                    budget.item();
+                    out.add(n.string());
+                }
                 case 3 -> name = n.string();
                 case 4 -> op = n.string();
                 case 5 -> {
+                    budget.item();
                     Attribute a = attribute(n.message(), where);
                     attrs.put(a.name(), a);
                 }
@@ -198,7 +225,7 @@ public final class OnnxFile {
                 case 4 -> str = a.string();
                 case 5 -> t = tensor(a.message(), where).tensor;
                 case 8 -> {
-                    if (ints == null) ints = new LongList();
+                    if (ints == null) ints = new LongList(MAX_TYPED_VALUES, typed(where, "an attribute's ints"));
                     a.int64s(ints::add);
                 }
                 default -> a.skip();
@@ -231,34 +258,34 @@ public final class OnnxFile {
     }
 
     private static Decoded tensor(ProtoReader r, String where) {
-        LongList dims = new LongList();
+        LongList dims = new LongList(MAX_RANK, where + ": a tensor has more than " + MAX_RANK + " dimensions");
         int dataType = 0;
         String name = "";
         ByteBuffer raw = null;
         boolean external = false;
         LongList int64s = null, int32s = null;
         FloatList floats = null;
-        List<Double> doubles = null;
+        DoubleList doubles = null;
         while (r.next()) {
             switch (r.field()) {
                 case 1 -> r.int64s(dims::add);
                 case 2 -> dataType = (int) r.int64();
                 case 4 -> {
-                    if (floats == null) floats = new FloatList();
+                    if (floats == null) floats = new FloatList(where);
                     r.floats(floats::add);
                 }
                 case 5 -> {
-                    if (int32s == null) int32s = new LongList();
+                    if (int32s == null) int32s = new LongList(MAX_TYPED_VALUES, typed(where, "a tensor's int32_data"));
                     r.int64s(int32s::add);
                 }
                 case 7 -> {
-                    if (int64s == null) int64s = new LongList();
+                    if (int64s == null) int64s = new LongList(MAX_TYPED_VALUES, typed(where, "a tensor's int64_data"));
                     r.int64s(int64s::add);
                 }
                 case 8 -> name = r.string();
                 case 9 -> raw = r.bytes();
                 case 10 -> {
-                    if (doubles == null) doubles = new ArrayList<>();
+                    if (doubles == null) doubles = new DoubleList(where);
                     r.doubles(doubles::add);
                 }
                 case 14 -> external = r.int64() == 1;
@@ -300,46 +327,76 @@ public final class OnnxFile {
             }
             data = raw;
         } else {
-            data = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
-            long count;
-            switch (dtype) {
-                case F32 -> {
-                    count = floats == null ? 0 : floats.size;
-                    if (count == numel) for (int k = 0; k < count; k++) data.putFloat(floats.values[k]);
-                }
-                case F64 -> {
-                    count = doubles == null ? 0 : doubles.size();
-                    if (count == numel) for (double d : doubles) data.putDouble(d);
-                }
-                case I64 -> {
-                    count = int64s == null ? 0 : int64s.size;
-                    if (count == numel) for (int k = 0; k < count; k++) data.putLong(int64s.values[k]);
-                }
-                case I32 -> {
-                    count = int32s == null ? 0 : int32s.size;
-                    if (count == numel) for (int k = 0; k < count; k++) data.putInt((int) int32s.values[k]);
-                }
-                case F16, BF16 -> {
-                    count = int32s == null ? 0 : int32s.size;
-                    if (count == numel) for (int k = 0; k < count; k++) data.putShort((short) int32s.values[k]);
-                }
-                default -> throw new IllegalStateException(dtype.toString());
-            }
+            long count = switch (dtype) {
+                case F32 -> floats == null ? 0 : floats.size;
+                case F64 -> doubles == null ? 0 : doubles.size;
+                case I64 -> int64s == null ? 0 : int64s.size;
+                case I32, F16, BF16 -> int32s == null ? 0 : int32s.size;
+            };
+            // The values must be there before their room is allocated: a shape alone may claim gigabytes.
             if (count != numel) {
                 throw new ModelFileException(where + ": " + label + " of type " + typeName(dataType) + " and shape "
                         + Arrays.toString(shape) + " holds " + count + " values, expected " + numel);
+            }
+            data = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+            switch (dtype) {
+                case F32 -> {
+                    for (int k = 0; k < count; k++) data.putFloat(floats.values[k]);
+                }
+                case F64 -> {
+                    for (int k = 0; k < count; k++) data.putDouble(doubles.values[k]);
+                }
+                case I64 -> {
+                    for (int k = 0; k < count; k++) data.putLong(int64s.values[k]);
+                }
+                case I32 -> {
+                    for (int k = 0; k < count; k++) data.putInt((int) int32s.values[k]);
+                }
+                case F16, BF16 -> {
+                    for (int k = 0; k < count; k++) data.putShort((short) int32s.values[k]);
+                }
             }
             data.flip();
         }
         return new Decoded(name, new Tensor(dtype, shape, data), null);
     }
 
-    /** A growable long array (boxing 10⁶ values would be wasteful). */
+    /** Counts the graph items a parse builds against {@link #MAX_ITEMS}. */
+    private static final class Budget {
+        private final String where;
+        private int items;
+
+        Budget(String where) {
+            this.where = where;
+        }
+
+        void item() {
+            if (++items > MAX_ITEMS) {
+                throw new ModelFileException(where + ": the graph has more than " + MAX_ITEMS
+                        + " nodes, attributes, names and initializers, far more than a BERT export");
+            }
+        }
+    }
+
+    /** The message for a repeated field that holds more than {@link #MAX_TYPED_VALUES} values. */
+    private static String typed(String where, String field) {
+        return where + ": " + field + " holds more than " + MAX_TYPED_VALUES + " values; large tensors belong in raw_data";
+    }
+
+    /** A growable long array (boxing 10⁶ values would be wasteful) of at most {@code max} values. */
     private static final class LongList {
+        private final int max;
+        private final String tooMany;
         long[] values = new long[8];
         int size;
 
+        LongList(int max, String tooMany) {
+            this.max = max;
+            this.tooMany = tooMany;
+        }
+
         void add(long v) {
+            if (size == max) throw new ModelFileException(tooMany);
             if (size == values.length) values = Arrays.copyOf(values, size * 2);
             values[size++] = v;
         }
@@ -350,10 +407,32 @@ public final class OnnxFile {
     }
 
     private static final class FloatList {
+        private final String where;
         float[] values = new float[8];
         int size;
 
+        FloatList(String where) {
+            this.where = where;
+        }
+
         void add(float v) {
+            if (size == MAX_TYPED_VALUES) throw new ModelFileException(typed(where, "a tensor's float_data"));
+            if (size == values.length) values = Arrays.copyOf(values, size * 2);
+            values[size++] = v;
+        }
+    }
+
+    private static final class DoubleList {
+        private final String where;
+        double[] values = new double[8];
+        int size;
+
+        DoubleList(String where) {
+            this.where = where;
+        }
+
+        void add(double v) {
+            if (size == MAX_TYPED_VALUES) throw new ModelFileException(typed(where, "a tensor's double_data"));
             if (size == values.length) values = Arrays.copyOf(values, size * 2);
             values[size++] = v;
         }

@@ -27,10 +27,15 @@ import java.util.zip.ZipFile;
  * "sizes follow the data" flag, which streaming readers refuse. The state dict may be the pickled object
  * itself or sit under {@code "model"} or {@code "state_dict"}; {@code module.} prefixes left by
  * DataParallel are stripped. Tensors are views (storage, offset, size, stride); strides and offsets are
- * honoured and every view is checked to lie inside its storage.
+ * honoured and every view is checked to lie inside its storage. A contiguous view shares its storage's bytes; a
+ * strided one is copied, and all copies together may not exceed the bytes of the storages read plus
+ * {@link #COPY_ALLOWANCE}: overlapping views (a stride of 0, as expand() makes) can repeat one element without end,
+ * and a small file could otherwise claim gigabytes.
  */
 public final class PyTorchCheckpoint {
     private static final long MAX_PICKLE_BYTES = 64L * 1024 * 1024;
+    /** Bytes that strided views may copy beyond the size of the storages (small expanded buffers, e.g. position_ids). */
+    static final long COPY_ALLOWANCE = 64L * 1024 * 1024;
     /** torch.save's legacy (pre-1.6) files start with this pickled magic number. */
     private static final byte[] LEGACY_MAGIC = {(byte) 0x80, 0x02, (byte) 0x8a, 0x0a, 0x6c, (byte) 0xfc, (byte) 0x9c, 0x46, (byte) 0xf9, 0x20};
 
@@ -79,6 +84,7 @@ public final class PyTorchCheckpoint {
             Map<?, ?> stateDict = findStateDict(where, root);
             Map<String, ByteBuffer> storages = new HashMap<>();
             Map<String, Tensor> tensors = new LinkedHashMap<>();
+            long[] bytes = {0, 0}; // bytes of the storages read, bytes copied by strided views
             for (Map.Entry<?, ?> e : stateDict.entrySet()) {
                 if (!(e.getKey() instanceof String key)) {
                     throw new ModelFileException(where + ": state dict has a key that is not a string");
@@ -90,7 +96,7 @@ public final class PyTorchCheckpoint {
                 if (tensors.containsKey(name)) {
                     throw new ModelFileException(where + ": tensor " + name + " appears twice (with and without 'module.')");
                 }
-                tensors.put(name, materialise(zip, prefix, where, key, ref, storages));
+                tensors.put(name, materialise(zip, prefix, where, key, ref, storages, bytes));
             }
             if (tensors.isEmpty()) {
                 throw new ModelFileException(where + ": checkpoint holds no tensors");
@@ -126,8 +132,12 @@ public final class PyTorchCheckpoint {
         return false;
     }
 
+    /**
+     * The tensor a view describes; {@code bytes[0]} counts the bytes of the storages read so far, {@code bytes[1]} the
+     * bytes strided views have copied.
+     */
     private static Tensor materialise(ZipFile zip, String prefix, String where, String key,
-                                      RestrictedUnpickler.TensorRef ref, Map<String, ByteBuffer> storages) throws IOException {
+                                      RestrictedUnpickler.TensorRef ref, Map<String, ByteBuffer> storages, long[] bytes) throws IOException {
         RestrictedUnpickler.StorageRef s = ref.storage();
         int elem = s.dtype().bytes();
         long numel = Tensor.numel(ref.size());
@@ -135,17 +145,28 @@ public final class PyTorchCheckpoint {
         if (numel > (Integer.MAX_VALUE - 16) / elem) {
             throw new ModelFileException(at + " is larger than 2 GB, which this reader does not support");
         }
-        // The highest element the view touches must lie inside the storage.
+        if (s.numel() > (Integer.MAX_VALUE - 16) / elem) {
+            throw new ModelFileException(at + ": storage " + s.key() + " of " + s.numel() + " elements is larger than 2 GB, "
+                    + "which this reader does not support");
+        }
+        if (ref.offset() < 0) throw new ModelFileException(at + " has a negative storage offset");
+        // The highest element the view touches, offset + Σ (size − 1) · stride, must lie inside the storage; each
+        // term is checked against the storage first, so that a huge stride cannot overflow the sum.
         long last = ref.offset();
         for (int i = 0; i < ref.size().length; i++) {
             if (ref.size()[i] == 0) {
                 last = -1;
                 break;
             }
-            if (ref.stride()[i] < 0) throw new ModelFileException(at + " has a negative stride");
-            last += (ref.size()[i] - 1) * ref.stride()[i];
+            long stride = ref.stride()[i];
+            if (stride < 0) throw new ModelFileException(at + " has a negative stride");
+            if (stride > 0 && (ref.size()[i] - 1) > (s.numel() - last) / stride) {
+                throw new ModelFileException(at + " has size " + java.util.Arrays.toString(ref.size()) + " and stride "
+                        + java.util.Arrays.toString(ref.stride()) + ", which reach past the " + s.numel() + " elements of storage " + s.key());
+            }
+            last += (ref.size()[i] - 1) * stride;
         }
-        if (ref.offset() < 0 || last >= s.numel()) {
+        if (last >= s.numel()) {
             throw new ModelFileException(at + " reaches element " + last + " of storage " + s.key()
                     + ", which holds " + s.numel());
         }
@@ -156,9 +177,6 @@ public final class PyTorchCheckpoint {
                 throw new ModelFileException(at + ": storage data/" + s.key() + " is missing from the archive");
             }
             long need = s.numel() * elem;
-            if (need > Integer.MAX_VALUE - 16) {
-                throw new ModelFileException(at + ": storage " + s.key() + " is larger than 2 GB");
-            }
             if (entry.getSize() >= 0 && entry.getSize() < need) {
                 throw new ModelFileException(at + ": storage data/" + s.key() + " holds " + entry.getSize()
                         + " bytes, shorter than the " + need + " its header declares");
@@ -168,8 +186,29 @@ public final class PyTorchCheckpoint {
             }
             storage = ByteBuffer.wrap(readEntry(zip, entry, need, where, true)).order(ByteOrder.LITTLE_ENDIAN);
             storages.put(s.key(), storage);
+            bytes[0] += need;
         }
-        return new Tensor(s.dtype(), ref.size(), gather(storage, elem, ref));
+        int[] size = ref.size();
+        long numelView = Tensor.numel(size);
+        if (numelView == 0) return new Tensor(s.dtype(), size, ByteBuffer.allocate(0));
+        boolean contiguous = true;
+        long expect = 1;
+        for (int i = size.length - 1; i >= 0; i--) {
+            if (size[i] != 1 && ref.stride()[i] != expect) contiguous = false;
+            expect *= size[i];
+        }
+        if (contiguous) {
+            // Elements offset .. offset + numel − 1 of the storage, in order: the tensor is that slice, not a copy.
+            ByteBuffer slice = storage.duplicate().position((int) (ref.offset() * elem)).limit((int) ((ref.offset() + numelView) * elem));
+            return new Tensor(s.dtype(), size, slice);
+        }
+        bytes[1] += numelView * elem;
+        if (bytes[1] > bytes[0] + COPY_ALLOWANCE) {
+            throw new ModelFileException(at + " is a strided view of " + numelView + " elements of storage " + s.key()
+                    + ", which holds " + s.numel() + "; the checkpoint's strided views would copy " + bytes[1]
+                    + " bytes, more than its storages hold (" + bytes[0] + ") plus " + COPY_ALLOWANCE);
+        }
+        return new Tensor(s.dtype(), size, gather(storage, elem, ref));
     }
 
     /** Copies a strided view into a contiguous row-major buffer. */
@@ -178,16 +217,6 @@ public final class PyTorchCheckpoint {
         long[] stride = ref.stride();
         int numel = (int) Tensor.numel(size);
         ByteBuffer out = ByteBuffer.allocate(numel * elem).order(ByteOrder.LITTLE_ENDIAN);
-        boolean contiguous = true;
-        long expect = 1;
-        for (int i = size.length - 1; i >= 0; i--) {
-            if (size[i] != 1 && stride[i] != expect) contiguous = false;
-            expect *= size[i];
-        }
-        if (contiguous) {
-            out.put(storage.duplicate().position((int) (ref.offset() * elem)).limit((int) ((ref.offset() + numel) * elem)));
-            return out.flip();
-        }
         int[] idx = new int[size.length];
         byte[] one = new byte[elem];
         ByteBuffer src = storage.duplicate();

@@ -19,7 +19,9 @@ import java.util.Set;
  * a GLOBAL whose name is not in {@link #ALLOWED} stops the load with an error naming it, and the few allowed
  * names are interpreted by Java code (an OrderedDict becomes a {@link LinkedHashMap}, a
  * {@code _rebuild_tensor_v2} call becomes a {@link TensorRef}). Sizes of the stack, memo, marks and strings are
- * bounded so that a hostile file fails fast instead of exhausting memory.
+ * bounded, and so is the number of values a program may push in all ({@link #MAX_VALUES}): a list or dict that
+ * APPEND and SETITEM fill keeps its items off the stack, so without that budget a 64 MB pickle of {@code ]a} pairs
+ * would build 32 million lists (over a gigabyte). A hostile file fails fast instead of exhausting memory.
  */
 final class RestrictedUnpickler {
     /** The Python names a state dict needs. Anything else is refused. */
@@ -37,6 +39,11 @@ final class RestrictedUnpickler {
     static final int MAX_STACK = 1_000_000;
     static final int MAX_MARKS = 10_000;
     static final int MAX_MEMO = 1_000_000;
+    /**
+     * Values pushed in all. A state dict pushes about 25 per tensor (BERT-large: about 10,000 in all), so this
+     * allows some 80,000 tensors while bounding what a program can build to roughly 100 bytes a value.
+     */
+    static final int MAX_VALUES = 2_000_000;
 
     /** A Python global the unpickler recognised. */
     record Global(String module, String name) {
@@ -79,6 +86,7 @@ final class RestrictedUnpickler {
     private final ArrayList<Object> stack = new ArrayList<>();
     private final ArrayList<Integer> marks = new ArrayList<>();
     private final HashMap<Long, Object> memo = new HashMap<>();
+    private int pushed;
 
     private RestrictedUnpickler(String where, byte[] data) {
         this.where = where;
@@ -358,6 +366,7 @@ final class RestrictedUnpickler {
 
     private void push(Object o) {
         if (stack.size() >= MAX_STACK) fail("pickle stack grows past " + MAX_STACK + " values");
+        if (++pushed > MAX_VALUES) fail("pickle builds more than " + MAX_VALUES + " values, far more than a state dict needs");
         stack.add(o);
     }
 

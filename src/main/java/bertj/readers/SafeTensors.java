@@ -12,6 +12,7 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -58,8 +59,19 @@ public final class SafeTensors {
     }
 
     public static Contents read(Path file) {
-        String where = file.toString();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            return read(ch, file.toString());
+        } catch (IOException e) {
+            throw new ModelFileException(file + ": cannot read: " + firstLine(e.getMessage()), e);
+        }
+    }
+
+    /**
+     * Reads a safetensors file from a channel (a file, or bytes in memory); {@code where} names it in errors.
+     * The channel's position is moved; it is not closed.
+     */
+    public static Contents read(SeekableByteChannel ch, String where) {
+        try {
             long fileSize = ch.size();
             if (fileSize < 8) {
                 throw new ModelFileException(where + ": too short to be a safetensors file (" + fileSize + " bytes)");
@@ -177,13 +189,13 @@ public final class SafeTensors {
         return new Entry(name, dtype, shape, begin, end);
     }
 
-    private static void readFully(FileChannel ch, ByteBuffer buf, long pos, String where) throws IOException {
+    private static void readFully(SeekableByteChannel ch, ByteBuffer buf, long pos, String where) throws IOException {
+        ch.position(pos);
         while (buf.hasRemaining()) {
-            int n = ch.read(buf, pos);
+            int n = ch.read(buf);
             if (n < 0) {
                 throw new ModelFileException(where + ": file ends early");
             }
-            pos += n;
         }
     }
 

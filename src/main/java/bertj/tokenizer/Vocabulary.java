@@ -25,11 +25,14 @@ import java.util.Map;
  * tokens; a BertNormalizer gives {@link #normalization() the normalization}; the pre-tokenizer, when there is one,
  * must be BertPreTokenizer. Other models, normalizers and pre-tokenizers are refused: their tokens would differ.
  * <p>
- * Every BERT vocabulary must hold [UNK], [CLS] and [SEP]; loading fails with a one-line message otherwise.
+ * Every BERT vocabulary must hold [UNK], [CLS] and [SEP]; loading fails with a one-line message otherwise. Ids
+ * are below {@link #MAX_ID} (the id → token table is an array sized by the largest id).
  */
 public final class Vocabulary {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> BERT_SPECIALS = List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]");
+    /** Ids must be below this: 16,777,216, some 500 times BERT's 30,522 tokens. */
+    public static final int MAX_ID = 1 << 24;
 
     private final String source;
     private final Map<String, Integer> ids;
@@ -41,6 +44,7 @@ public final class Vocabulary {
     private final Normalization normalization;
     private final boolean casedTokens;
     private final int unkId, clsId, sepId, padId;
+    private final int maxTokenLength;
 
     /**
      * A tokenizer.json's BertNormalizer settings ({@code strip_accents} null already resolved to {@code lowercase},
@@ -53,8 +57,10 @@ public final class Vocabulary {
                        List<String> specialTokens, Normalization normalization) {
         this.source = source;
         this.ids = Map.copyOf(ids);
-        int max = -1;
+        int max = -1, longest = 0;
         for (int id : ids.values()) max = Math.max(max, id);
+        for (String t : ids.keySet()) longest = Math.max(longest, t.length());
+        this.maxTokenLength = longest;
         this.tokens = new String[max + 1];
         for (Map.Entry<String, Integer> e : ids.entrySet()) tokens[e.getValue()] = e.getKey();
         this.unk = unk;
@@ -125,8 +131,9 @@ public final class Vocabulary {
         Map<String, Integer> ids = new HashMap<>();
         for (Map.Entry<String, JsonNode> e : model.path("vocab").properties()) {
             JsonNode v = e.getValue();
-            if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < 0) {
-                throw new ModelFileException(source + ": model.vocab[\"" + e.getKey() + "\"] is " + v + ", expected a non-negative integer id");
+            if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < 0 || v.asInt() >= MAX_ID) {
+                throw new ModelFileException(source + ": model.vocab[\"" + e.getKey() + "\"] is " + v
+                        + ", expected an integer id from 0 to " + (MAX_ID - 1));
             }
             ids.put(e.getKey(), v.asInt());
         }
@@ -209,6 +216,11 @@ public final class Vocabulary {
     /** The prefix of a word piece that continues a word ("##"). */
     public String continuingPrefix() {
         return prefix;
+    }
+
+    /** The length of the longest token, in UTF-16 units: no piece longer than this can match. */
+    public int maxTokenLength() {
+        return maxTokenLength;
     }
 
     /** Words with more code points than this become the unknown token. */

@@ -27,7 +27,14 @@ public final class WordPiece {
         String prefix = vocab.continuingPrefix();
         int start = 0;
         while (start < word.length()) {
-            int end = word.length();
+            // No vocabulary entry is longer than maxTokenLength, so longer candidates cannot match: starting there
+            // (on a code point boundary) gives the same pieces in O(word × longest token) lookups, not O(word²).
+            int room = vocab.maxTokenLength() - (start > 0 ? prefix.length() : 0);
+            int end = (long) start + room >= word.length() ? word.length() : start + Math.max(room, 0);
+            if (end > start && end < word.length() && Character.isHighSurrogate(word.charAt(end - 1))
+                    && Character.isLowSurrogate(word.charAt(end))) {
+                end--;
+            }
             int found = -1;
             String piece = null;
             while (end > start) {

@@ -13,10 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -40,39 +37,11 @@ class HfParityTest {
     @BeforeAll
     static void vocabularies() throws IOException {
         uncasedJson = HfTokenizers.writeMinilm(dir);
-        ObjectNode root = (ObjectNode) JSON.readTree(HfTokenizers.minilmTokenizerJson());
-
-        ObjectNode keep = root.deepCopy();
-        ((ObjectNode) keep.get("normalizer")).put("lowercase", true).put("strip_accents", false);
         keepAccentsJson = dir.resolve("keep-accents.json");
-        JSON.writeValue(keepAccentsJson.toFile(), keep);
-
-        ObjectNode cased = root.deepCopy();
-        ((ObjectNode) cased.get("normalizer")).put("lowercase", false).putNull("strip_accents");
-        ObjectNode vocab = (ObjectNode) cased.get("model").get("vocab");
-        Map<String, Integer> ids = new LinkedHashMap<>();
-        vocab.properties().forEach(e -> ids.put(e.getKey(), e.getValue().asInt()));
-        int next = ids.size();
-        for (String t : List.copyOf(ids.keySet())) {
-            if (t.startsWith("[") && t.endsWith("]")) continue;
-            boolean cont = t.startsWith("##");
-            String body = cont ? t.substring(2) : t;
-            for (String v : new String[] {body.toUpperCase(Locale.ROOT), capitalise(body)}) {
-                String tok = cont ? "##" + v : v;
-                if (!ids.containsKey(tok)) ids.put(tok, next++);
-            }
-        }
-        vocab.removeAll();
-        ids.forEach(vocab::put);
+        Files.writeString(keepAccentsJson, HfTokenizers.json(HfTokenizers.Variant.KEEP_ACCENTS));
         casedJson = dir.resolve("cased.json");
-        JSON.writeValue(casedJson.toFile(), cased);
-        System.out.println("cased vocabulary derived from the uncased one: " + ids.size() + " entries");
-    }
-
-    private static String capitalise(String s) {
-        if (s.isEmpty()) return s;
-        int c = s.codePointAt(0);
-        return new String(Character.toChars(Character.toTitleCase(c))) + s.substring(Character.charCount(c));
+        Files.writeString(casedJson, HfTokenizers.json(HfTokenizers.Variant.CASED));
+        System.out.println("cased vocabulary derived from the uncased one: " + JSON.readTree(casedJson.toFile()).get("model").get("vocab").size() + " entries");
     }
 
     @Test
@@ -177,10 +146,8 @@ class HfParityTest {
     /** A BertNormalizer with clean_text=false and handle_chinese_chars=false is honoured, as Hugging Face honours it. */
     @Test
     void corpusWithoutCleaningOrCjkSplitting() throws IOException {
-        ObjectNode root = (ObjectNode) JSON.readTree(HfTokenizers.minilmTokenizerJson());
-        ((ObjectNode) root.get("normalizer")).put("clean_text", false).put("handle_chinese_chars", false);
         Path json = dir.resolve("no-cleaning.json");
-        JSON.writeValue(json.toFile(), root);
+        Files.writeString(json, HfTokenizers.json(HfTokenizers.Variant.NO_CLEANING));
         compare(json, null, corpus("no cleaning, no CJK splitting"), "corpus, no cleaning, no CJK splitting");
     }
 

@@ -13,7 +13,7 @@ import java.util.Random;
  * more than the surrogate, so the comparison would test the binding, not the tokenizer. Our handling of them
  * (dropped, like other invalid characters) is checked on its own in TokenizerTest.
  */
-final class TokenizerCorpus {
+public final class TokenizerCorpus {
     private TokenizerCorpus() {
     }
 
@@ -140,7 +140,7 @@ final class TokenizerCorpus {
         return out;
     }
 
-    static List<String> handWritten() {
+    public static List<String> handWritten() {
         List<String> out = new ArrayList<>();
         for (List<String> l : List.of(SCRIPTS, EMOJI, MARKS, CONTROL, SPACES, PUNCTUATION, NUMBERS, URLS, SPECIALS)) out.addAll(l);
         out.addAll(longWords());
@@ -161,7 +161,7 @@ final class TokenizerCorpus {
      * kinds, controls and format characters, combining marks, punctuation, CJK, emoji (with ZWJ and skin tones),
      * any code point of the BMP, any code point at all (surrogates excluded) — with runs of one pool so words form.
      */
-    static List<String> random(long seed, int count) {
+    public static List<String> random(long seed, int count) {
         Random r = new Random(seed);
         int[][] pools = {
                 range(0x20, 0x7E), range(0xA0, 0x24F), {9, 10, 11, 12, 13, 0x20, 0xA0, 0x1680, 0x2000, 0x2005, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0x85},

@@ -278,10 +278,27 @@ public final class Requests {
         };
     }
 
-    private static String oneLine(String s) {
+    /**
+     * Jackson's message as one clean line: it quotes the client's bytes (a bad token), so line breaks become spaces
+     * and every other control or bidirectional-text character is written as a backslash, u and four hex digits (the set
+     * {@link bertj.readers.ModelFileException#mustEscape} names), and it is cut after 300 characters.
+     */
+    static String oneLine(String s) {
         if (s == null) return "unreadable";
-        String t = s.replace('\r', ' ').replace('\n', ' ').trim();
-        return t.length() > 300 ? t.substring(0, 300) + "…" : t;
+        String t = s.strip();
+        StringBuilder b = new StringBuilder(Math.min(t.length(), 320));
+        for (int i = 0; i < t.length(); i++) {
+            if (b.length() >= 300) {
+                if (Character.isHighSurrogate(b.charAt(b.length() - 1))) b.setLength(b.length() - 1);
+                b.append('…');
+                break;
+            }
+            char c = t.charAt(i);
+            if (c == '\r' || c == '\n' || c == '\t') b.append(' ');
+            else if (bertj.readers.ModelFileException.mustEscape(c)) b.append(String.format(Locale.ROOT, "\\u%04X", (int) c));
+            else b.append(c);
+        }
+        return b.toString();
     }
 
     static ApiException invalid(String message) {
