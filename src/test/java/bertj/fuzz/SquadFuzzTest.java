@@ -40,7 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link ModelFileException} with a one-line message; windows are [CLS] question [SEP] passage [SEP] within the
  * sequence length, cover every passage token and give each exactly one max-context window; answers are at most
  * n-best, ranked, distinct, with probabilities summing to 1, and offsets inside the context whose text is the
- * answer's; EM and F1 lie in [0, 100].
+ * answer's; EM and F1 lie in [0, 100] (F1 may be below EM, as in the official script).
  */
 class SquadFuzzTest {
     static final int MAX_QUESTIONS = 16;
@@ -93,7 +93,10 @@ class SquadFuzzTest {
                 }
             }
             SquadEvaluation.Result r = SquadEvaluation.evaluate(data.answered(), predictions);
-            if (!(r.exactMatch() >= 0 && r.exactMatch() <= 100 && r.f1() >= 0 && r.f1() <= 100 && r.f1() >= r.exactMatch() - 1e-9)) {
+            // F1 may be below EM: an answer and a prediction that both normalize to nothing ("the", "'t") are an exact
+            // match with F1 0 in the official v1.1 script, whose F1 is 0 when no token is common (a fuzz finding about
+            // this property, not the code; SquadEvaluationTest pins the official behaviour)
+            if (!(r.exactMatch() >= 0 && r.exactMatch() <= 100 && r.f1() >= 0 && r.f1() <= 100)) {
                 throw new AssertionError("EM " + r.exactMatch() + ", F1 " + r.f1());
             }
         }, ModelFileException.class);
