@@ -222,7 +222,7 @@ class SquadFuzzTest {
                         encode(16, 127, 64, 10, 30, file(paragraph(MILL, "{\"id\":\"a\",\"question\":\"What?\",\"answers\":null}",
                                 "{\"id\":\"b\",\"question\":\"Why?\",\"answers\":[{\"text\":\"x\",\"answer_start\":null}]}"))))),
                 Arguments.of(Named.of("whitespace-only and empty contexts",
-                        encode(4, 16, 4, 2, 4, file(paragraph(" \t\n ", question("e", "Empty?", "", 0)), paragraph("", question("f", "", "", -1)))))));
+                        encode(4, 16, 4, 2, 4, file(paragraph(" \t\n ", question("e", "Empty?", "", 0)), paragraph("", question("f", "Nothing?", "", -1)))))));
     }
 
     @Test

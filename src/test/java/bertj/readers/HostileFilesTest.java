@@ -59,7 +59,7 @@ class HostileFilesTest {
                 Arguments.of("STACK_GLOBAL naming builtins.exec", torchZip(stackGlobalPickle("builtins", "exec", "open('" + marker + "','w')")), "builtins.exec"),
                 Arguments.of("truncated zip", truncated(goodCheckpoint, 0.5), "zip"),
                 Arguments.of("storage shorter than its tensor", torchZip(tensorPickle(100, new int[] {10, 10}), new byte[40]), "shorter"),
-                Arguments.of("tensor view past its storage", torchZip(tensorPickle(10, new int[] {10, 10}), new byte[40]), "reaches element"),
+                Arguments.of("tensor view past its storage", torchZip(tensorPickle(10, new int[] {10, 10}), new byte[40]), "reach past the 10 elements of storage"),
                 Arguments.of("storage entry missing", torchZipNoStorage(tensorPickle(100, new int[] {10, 10})), "missing"),
                 Arguments.of("safetensors header length beyond the file", safetensorsRaw(1_000_000L, "{}", 0), "past the end"),
                 Arguments.of("safetensors header length absurd", safetensorsRaw(Long.MAX_VALUE, "{}", 0), "header length"),
