@@ -98,9 +98,14 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    public record QaRow(Feature feature) implements Row {
+    /**
+     * A window of a question; {@code padTo} is 0 when the window is padded with its batch (masked decoding), else the
+     * length it must be padded to ({@link bertj.qa.Decoding#NVIDIA}: its request's max_seq_length), which is then
+     * what it costs in a batch.
+     */
+    public record QaRow(Feature feature, int padTo) implements Row {
         public int length() {
-            return feature.length();
+            return padTo > 0 ? padTo : feature.length();
         }
     }
 
@@ -258,11 +263,20 @@ public final class Engine implements AutoCloseable {
             for (Row r : rows) seqs.add(((EmbedRow) r).sequence());
             for (double[] v : w.embedder().embedSequences(seqs)) out.add(new Output(v, null, null));
         } else {
-            List<Feature> features = new ArrayList<>(rows.size());
-            for (Row r : rows) features.add(((QaRow) r).feature());
-            Batches.Logits l = Batches.run(w.encoder(), w.encoder(), features, features.size(), Integer.MAX_VALUE, settings.qa(),
-                    tokenizer.vocab().padId(), null);
-            for (int i = 0; i < features.size(); i++) out.add(new Output(null, l.start()[i], l.end()[i]));
+            // Windows padded with their batch run together; windows of NVIDIA's decoding are padded to their request's
+            // max_seq_length, so each such length runs as its own pass.
+            Output[] res = new Output[rows.size()];
+            java.util.Map<Integer, List<Integer>> byPad = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < rows.size(); i++) byPad.computeIfAbsent(((QaRow) rows.get(i)).padTo(), k -> new ArrayList<>()).add(i);
+            for (var group : byPad.entrySet()) {
+                int padTo = group.getKey();
+                List<Feature> features = new ArrayList<>(group.getValue().size());
+                for (int i : group.getValue()) features.add(((QaRow) rows.get(i)).feature());
+                Batches.Logits l = Batches.run(w.encoder(), w.encoder(), features, features.size(), Integer.MAX_VALUE,
+                        padTo > 0 ? 0 : tokenizer.vocab().padId(), padTo, null);
+                for (int k = 0; k < features.size(); k++) res[group.getValue().get(k)] = new Output(null, l.start()[k], l.end()[k]);
+            }
+            out.addAll(java.util.Arrays.asList(res));
         }
         return out;
     }
@@ -345,7 +359,7 @@ public final class Engine implements AutoCloseable {
         List<Row> rows = new ArrayList<>(features.size());
         int tokens = 0;
         for (Feature f : features) {
-            rows.add(new QaRow(f));
+            rows.add(new QaRow(f, qaSettings.decoding() == bertj.qa.Decoding.NVIDIA ? qaSettings.maxSeqLength() : 0));
             tokens += f.length();
         }
         long tokenization = System.nanoTime() - t0;

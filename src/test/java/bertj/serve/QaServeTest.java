@@ -113,6 +113,43 @@ class QaServeTest {
         JsonNode info = json(s.get("/info"));
         assertTrue(info.get("question_answering").asBoolean());
         assertEquals(384, info.get("qa").get("max_seq_len").asInt());
+        assertEquals("masked", info.get("qa").get("decoding").asText());
+    }
+
+    /**
+     * With NVIDIA's decoding every window is padded to its request's max_seq_length (id 0), and padding competes in
+     * the ranking: the server answers as {@code bertj qa --decoding nvidia} does, also when requests with different
+     * lengths are in flight together (their windows cannot share a pass).
+     */
+    @Test
+    void nvidiaDecodingAnswersAsTheCommandLine() throws Exception {
+        Engine.Settings d = Engine.Settings.defaults();
+        Engine.Settings nv = new Engine.Settings(d.maxBatchTokens(), d.maxBatchRequests(), d.maxConcurrentRequests(), d.maxClientBatchSize(),
+                d.maxInputLength(), d.autoTruncate(), d.maxContextChars(), QaSettings.RUN_SQUAD.withDecoding(bertj.qa.Decoding.NVIDIA),
+                d.requestTimeout());
+        try (ServeFixture n = new ServeFixture(ModelLoader.load(model), nv, Server.Options.loopback(0), null);
+             ExecutorService pool = Executors.newFixedThreadPool(4)) {
+            assertEquals("nvidia", json(n.get("/info")).get("qa").get("decoding").asText());
+            String[] questions = {"Who designed the station?", "When was the college founded?", "What did the flood destroy?", "Why?"};
+            List<Future<HttpResponse<String>>> got = new ArrayList<>();
+            for (int i = 0; i < questions.length; i++) {
+                Map<String, Object> params = new LinkedHashMap<>();
+                params.put("top_k", 3);
+                if (i % 2 == 1) {
+                    params.put("max_seq_len", 64);
+                    params.put("max_question_len", 12);
+                }
+                String body = q(Map.of("inputs", Map.of("question", questions[i], "context", CONTEXT), "parameters", params));
+                got.add(pool.submit(() -> n.post("/qa", body)));
+            }
+            for (int i = 0; i < questions.length; i++) {
+                HttpResponse<String> r = got.get(i).get(60, TimeUnit.SECONDS);
+                assertEquals(200, r.statusCode(), r.body());
+                String[] extra = i % 2 == 1 ? new String[] {"--decoding", "nvidia", "--lowercasing", "hf", "--max-seq-length", "64", "--max-query-length", "12"}
+                        : new String[] {"--decoding", "nvidia", "--lowercasing", "hf"};
+                assertSameAnswers(cli(questions[i], CONTEXT, 3, extra), json(r));
+            }
+        }
     }
 
     @Test

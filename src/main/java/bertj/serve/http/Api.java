@@ -225,7 +225,7 @@ public final class Api implements HttpTransport.Handler {
         try {
             s = new QaSettings(r.maxSeqLen() != null ? r.maxSeqLen() : d.maxSeqLength(), r.docStride() != null ? r.docStride() : d.docStride(),
                     r.maxQuestionLen() != null ? r.maxQuestionLen() : d.maxQueryLength(), d.nBestSize(),
-                    r.maxAnswerLen() != null ? r.maxAnswerLen() : d.maxAnswerLength());
+                    r.maxAnswerLen() != null ? r.maxAnswerLen() : d.maxAnswerLength(), d.decoding());
         } catch (IllegalArgumentException ex) {
             throw new ApiException(ErrorType.VALIDATION, "parameters: " + ex.getMessage());
         }
@@ -312,6 +312,7 @@ public final class Api implements HttpTransport.Handler {
                 g.writeNumberField("max_question_len", q.maxQueryLength());
                 g.writeNumberField("max_answer_len", q.maxAnswerLength());
                 g.writeNumberField("n_best_size", q.nBestSize());
+                g.writeStringField("decoding", q.decoding().cliName());
                 g.writeNumberField("max_context_chars", s.maxContextChars());
                 g.writeEndObject();
             }
