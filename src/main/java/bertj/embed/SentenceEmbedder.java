@@ -69,7 +69,7 @@ public final class SentenceEmbedder implements AutoCloseable {
      * @param pooling        mean (sentence-transformers) or cls
      * @param normalize      L2-normalise each embedding
      * @param maxLength      tokens per text, [CLS] and [SEP] included; 0: the model's default
-     *                       ({@link #defaultMaxLength})
+     *                       ({@link SentenceEmbedder#defaultMaxLength}: 256 for all-MiniLM-L6-v2, else its positions)
      * @param batchSize      texts per forward pass for {@link #embed(List)}
      * @param cased          true/false to force the casing; null: the vocabulary decides
      * @param model          how to read the checkpoint (GELU form, heads, config)
