@@ -46,7 +46,7 @@ echo "== machine"
 } | tee "$out/machine.txt"
 
 echo "== build: target/bertj-spark.jar, the single-JVM runner (bench profile), Spark's class path"
-mvn -q -B -Dstyle.color=never -Pspark,bench -DskipTests package dependency:build-classpath \
+mvn -q -B -Dstyle.color=never -Pspark,bench -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true package dependency:build-classpath \
     -Dmdep.outputFile=target/bench-classpath.txt -Dmdep.includeScope=test
 mvn -q -B -Dstyle.color=never -Pspark dependency:build-classpath \
     -Dmdep.outputFile=target/spark-classpath.txt -Dmdep.includeScope=provided
