@@ -18,9 +18,11 @@ import java.util.function.ToIntFunction;
  * <p><b>Which sequences ride together.</b> A batch is padded to its longest sequence, so its cost is counted as
  * padded tokens, {@code longest × rows}, and kept within {@link Limits#maxBatchTokens}. The oldest waiting sequence
  * always goes first (so nothing waits behind more than the batches ahead of it); the others of its kind are taken
- * closest in length to it first, then oldest first, while the padded cost stays within the budget and at least
- * half of the batch's padded tokens are real ({@link #MIN_FILL}): similar lengths batch together when the queue
- * holds them, and a long sequence is not made to carry a crowd of short ones. A sequence longer than the whole
+ * closest in length to it first, then oldest first, while the padded cost stays within the budget and every
+ * member is at least {@link #MIN_FILL} of the longest's length or within {@link #PAD_SLACK} tokens of it: similar
+ * lengths batch together, and a sequence is never padded to several times its length (which would cost more than
+ * the batch saves: a pass costs about its padded tokens). A sequence that fits nowhere waits for a later batch of
+ * its own length, behind at most the batches ahead of it once it is the oldest. A sequence longer than the whole
  * budget runs alone, so {@code maxBatchTokens = 1} turns batching off.
  *
  * <p><b>When.</b> A worker runs one batch at a time; the next one forms in the queue meanwhile and is closed the
@@ -74,8 +76,20 @@ public final class Batcher<I, O> implements AutoCloseable {
     public record Done<O>(O value, long queueNanos, long inferenceNanos, int batchSize) {
     }
 
-    /** Smallest share of real tokens among a batch's padded tokens once sequences other than the oldest join it. */
-    public static final double MIN_FILL = 0.5;
+    /**
+     * How far a sequence may be padded to ride in a batch: it joins only if it is at least this share of the batch's
+     * longest, or within {@link #PAD_SLACK} tokens of it — so that every batch of more than one is at least that
+     * full of real tokens, short ones aside.
+     */
+    public static final double MIN_FILL = 0.8;
+
+    /** Padding that a sequence may always take, whatever its share: a few tokens cost less than a pass of their own. */
+    public static final int PAD_SLACK = 8;
+
+    /** Whether sequences from {@code shortest} to {@code longest} tokens may share a batch. */
+    static boolean closeEnough(int shortest, int longest) {
+        return longest - shortest <= PAD_SLACK || shortest >= MIN_FILL * longest;
+    }
 
     private final class Entry {
         final I item;
@@ -210,14 +224,13 @@ public final class Batcher<I, O> implements AutoCloseable {
     /**
      * Takes the next batch out of the queue (the caller holds the lock; the queue is not empty): the oldest entry,
      * then the entries of its kind closest to it in length (ties: oldest first) while the padded cost stays within
-     * the budget and the batch stays at least {@link #MIN_FILL} real tokens.
+     * the budget and the lengths stay {@link #closeEnough}.
      */
     private List<Entry> next() {
         Entry head = queue.get(0);
         List<Entry> chosen = new ArrayList<>();
         chosen.add(head);
-        int longest = head.length;
-        long real = head.length;
+        int longest = head.length, shortest = head.length;
         if (limits.maxBatchRequests() > 1 && queue.size() > 1) {
             List<Entry> candidates = new ArrayList<>();
             for (int i = 1; i < queue.size(); i++) {
@@ -227,12 +240,12 @@ public final class Batcher<I, O> implements AutoCloseable {
             candidates.sort(Comparator.comparingInt((Entry e) -> Math.abs(e.length - head.length)).thenComparingLong(e -> e.order));
             for (Entry e : candidates) {
                 if (chosen.size() >= limits.maxBatchRequests()) break;
-                int newLongest = Math.max(longest, e.length);
+                int newLongest = Math.max(longest, e.length), newShortest = Math.min(shortest, e.length);
                 long padded = (long) newLongest * (chosen.size() + 1);
-                if (padded > limits.maxBatchTokens() || real + e.length < MIN_FILL * padded) continue;
+                if (padded > limits.maxBatchTokens() || !closeEnough(newShortest, newLongest)) continue;
                 chosen.add(e);
                 longest = newLongest;
-                real += e.length;
+                shortest = newShortest;
             }
         }
         if (chosen.size() == 1) {
