@@ -3,7 +3,6 @@ package bertj.qa;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -28,7 +27,8 @@ public final class SquadEvaluation {
     private static final String PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
     public static String normalize(String s) {
-        String lower = s.toLowerCase(Locale.ROOT);
+        // Python's str.lower(), not Java's: they place the final sigma differently ("ΑΣ-" is "ας-" in Python, "ασ-" in Java)
+        String lower = bertj.tokenizer.PythonLowerCase.lower(s);
         StringBuilder sb = new StringBuilder(lower.length());
         for (int i = 0; i < lower.length(); i++) {
             char c = lower.charAt(i);
