@@ -173,9 +173,7 @@ public record QaJob(ModelSpec model, String questionColumn, String contextColumn
                     ownerOf.add(k);
                 }
             }
-            // a window costs what it is padded to: with NVIDIA's decoding, max_seq_length
-            boolean nvidia = qa.settings().decoding() == bertj.qa.Decoding.NVIDIA;
-            int[] lengths = all.stream().mapToInt(f -> nvidia ? qa.settings().maxSeqLength() : f.length()).toArray();
+            int[] lengths = all.stream().mapToInt(Feature::length).toArray();
             List<int[]> batches = TokenBudget.plan(lengths, job.batchTokens());
             double[][] start = new double[all.size()][], end = new double[all.size()][];
             String[] failed = new String[examples.size()];
@@ -225,7 +223,7 @@ public record QaJob(ModelSpec model, String questionColumn, String contextColumn
                 stats.rows.add(n);
                 stats.errors.add(errors);
                 stats.passes.add(passes);
-                stats.tokens.add(all.stream().mapToLong(Feature::length).sum());
+                stats.tokens.add(java.util.Arrays.stream(lengths).asLongStream().sum());
                 stats.paddedTokens.add(TokenBudget.paddedTokens(lengths, batches));
             }
             return out;
