@@ -1,5 +1,6 @@
 package bertj.serve;
 
+import bertj.testing.Launcher;
 import bertj.testing.MiniLm;
 import bertj.testing.PyTorch;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -8,7 +9,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
@@ -20,7 +20,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -28,9 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.jar.Attributes;
-import java.util.jar.JarOutputStream;
-import java.util.jar.Manifest;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -52,23 +48,8 @@ class LauncherSignalTest {
 
     @BeforeAll
     static void launcher() throws IOException {
-        Path project = PyTorch.projectDir();
         model = ServeFixture.smallModel(dir.resolve("model"), PyTorch.seed("launcher test model"));
-        launcher = dir.resolve("bertj");
-        Files.copy(project.resolve("bertj"), launcher, StandardCopyOption.COPY_ATTRIBUTES);
-        assertTrue(launcher.toFile().setExecutable(true));
-        Files.createDirectories(dir.resolve("target"));
-        Manifest mf = new Manifest();
-        mf.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
-        mf.getMainAttributes().put(Attributes.Name.MAIN_CLASS, "bertj.cli.Main");
-        StringBuilder cp = new StringBuilder();
-        for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            if (!e.isEmpty()) cp.append(cp.isEmpty() ? "" : " ").append(Path.of(e).toAbsolutePath().toUri());
-        }
-        mf.getMainAttributes().put(Attributes.Name.CLASS_PATH, cp.toString());
-        try (OutputStream out = Files.newOutputStream(dir.resolve("target/bertj.jar")); JarOutputStream jar = new JarOutputStream(out, mf)) {
-            jar.flush();
-        }
+        launcher = Launcher.copyInto(dir);
     }
 
     /** A launcher running `serve` in its own session and process group, and what it prints on stderr. */

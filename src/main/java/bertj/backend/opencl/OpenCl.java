@@ -8,7 +8,11 @@ import org.jocl.Sizeof;
 import org.jocl.cl_device_id;
 import org.jocl.cl_platform_id;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -61,7 +65,8 @@ public final class OpenCl {
         return out;
     }
 
-    static List<Found> find() {
+    /** The OpenCL platforms (drivers) of this machine; throws when there is none. */
+    static cl_platform_id[] platforms() {
         load();
         cl_platform_id[] platforms;
         try {
@@ -74,6 +79,12 @@ public final class OpenCl {
             throw noPlatform();
         }
         if (platforms.length == 0) throw noPlatform();
+        warnIfSignalsUnchained(platforms);
+        return platforms;
+    }
+
+    static List<Found> find() {
+        cl_platform_id[] platforms = platforms();
         List<Found> out = new ArrayList<>();
         for (cl_platform_id p : platforms) {
             cl_device_id[] devs;
@@ -93,6 +104,46 @@ public final class OpenCl {
             throw new BackendException("the OpenCL platforms on this machine have no devices (check the driver with 'clinfo')");
         }
         return out;
+    }
+
+    private static boolean warnedAboutSignals;
+
+    /**
+     * PoCL's CPU driver installs LLVM's crash handlers for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGUSR2 over the
+     * JVM's when the ICD loader loads it (`java -Xcheck:jni` reports "SIGSEGV handler modified!" right after
+     * clGetPlatformIDs; the ICD loader loads every installed driver, so an NVIDIA machine with PoCL installed is
+     * affected too). The JVM raises SIGSEGV on purpose (safepoint polls, implicit null checks); LLVM's handler is
+     * installed with SA_RESETHAND, so the first such fault resets it and a second one in another thread before
+     * LLVM has put the JVM's back kills the process with "Segmentation fault" and no hs_err report. The JDK's cure
+     * is signal chaining: {@code libjsig.so} preloaded keeps the JVM's handlers first and calls the library's for
+     * faults that are not the JVM's. {@code ./bertj} and the tests preload it; a JVM started another way is told
+     * here, once, on stderr.
+     */
+    private static synchronized void warnIfSignalsUnchained(cl_platform_id[] platforms) {
+        if (warnedAboutSignals || signalsChained()) return;
+        for (cl_platform_id p : platforms) {
+            if (platformString(p, CL_PLATFORM_NAME).contains("Portable Computing Language")) {
+                warnedAboutSignals = true;
+                System.err.println("bertj: warning: PoCL replaces the JVM's signal handlers, which can end this JVM with a bare"
+                        + " \"Segmentation fault\"; start java with LD_PRELOAD=" + Path.of(System.getProperty("java.home"), "lib", "libjsig.so")
+                        + " (./bertj does)");
+                return;
+            }
+        }
+    }
+
+    /**
+     * Whether the JDK's signal-chaining library is loaded in this process (Linux: read from /proc/self/maps);
+     * true where that cannot be read, as there is then nothing to advise.
+     */
+    public static boolean signalsChained() {
+        Path maps = Path.of("/proc/self/maps");
+        if (!Files.isReadable(maps)) return true;
+        try (var lines = Files.lines(maps)) {
+            return lines.anyMatch(l -> l.endsWith("/libjsig.so"));
+        } catch (IOException | UncheckedIOException e) {
+            return true;
+        }
     }
 
     /** The device numbered {@code index}, or a BackendException naming the devices there are. */
@@ -172,7 +223,7 @@ public final class OpenCl {
         return cString(b);
     }
 
-    private static String platformString(cl_platform_id p, int param) {
+    static String platformString(cl_platform_id p, int param) {
         long[] size = new long[1];
         clGetPlatformInfo(p, param, 0, null, size);
         byte[] b = new byte[(int) size[0]];

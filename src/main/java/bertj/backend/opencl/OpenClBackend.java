@@ -27,6 +27,10 @@ import java.util.List;
  * <p>Not for concurrent callers (see {@link Backend}): a pass begun while another thread's is running is an
  * {@link IllegalStateException}.
  *
+ * <p>On a machine with PoCL installed, start the JVM with {@code LD_PRELOAD=$JAVA_HOME/lib/libjsig.so} (as
+ * {@code ./bertj} does): PoCL replaces the JVM's signal handlers when its devices are listed, which can end the
+ * JVM with a bare "Segmentation fault"; bertj warns once on stderr where the library is not loaded (docs/gpu.md).
+ *
  * <p>Kernels, per op (and the variant chosen once, at start-up, by {@link TensorCores}: see {@link #kernels}):
  * <pre>
  *   op                                  portable                   tensor-core (NVIDIA, cc ≥ 8.0, probe passed)
