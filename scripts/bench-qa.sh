@@ -2,10 +2,12 @@
 # Question answering throughput (docs/performance.md; not part of the tests): a generated SQuAD v1.1 file of
 # 1 000 questions on the random NVIDIA-format 4L-288D checkpoint, cut into windows as run_squad.py cuts them, then
 # in one interleaved run
-#   bertj-cli    ./bertj squad, one process per round (start-up, tokenization, decoding and the output included)
+#   bertj-cli    ./bertj squad --decoding masked, one process per round (start-up, tokenization, decoding, output)
 #   bertj        the same windows through bertj's length-grouped batches (qa.Batches), warm
 #   ort          ONNX Runtime on the same windows in the same batches (torch export), warm
 #   ort-fused    the same on ONNX Runtime's contrib-op graph
+#   *-384        squad's default (NVIDIA's decoding: every window padded to 384), bertj-cli and Batches, vs
+#                ONNX Runtime on the same padded windows (ort-384)
 # with windows/s and the ratio to ONNX Runtime.
 #
 #   scripts/bench-qa.sh [--out DIR] [--questions N] [--rounds R] [--threads T] [--batch B] [--seed N]

@@ -35,13 +35,15 @@ import java.util.Random;
  * Question answering throughput on the NVIDIA 4L-288D shape (random weights): a generated SQuAD v1.1 file of
  * {@code --questions} questions, cut into windows as run_squad.py cuts them (384 tokens, stride 128), then
  * <ul>
- *   <li>{@code bertj squad} as one process (JVM start, model load, tokenization, decoding and the output file
- *       included),</li>
+ *   <li>{@code bertj squad --decoding masked} as one process (JVM start, model load, tokenization, decoding and
+ *       the output file included),</li>
  *   <li>bertj's {@link Batches} on the windows in this JVM (warm: the forward passes only),</li>
- *   <li>ONNX Runtime on the same windows in the same length-grouped batches, for both ONNX graphs (warm).</li>
+ *   <li>ONNX Runtime on the same windows in the same length-grouped batches, for both ONNX graphs (warm);</li>
+ *   <li>and, suffixed -384, the same for NVIDIA's decoding (squad's default), where every window is padded to
+ *       max_seq_length: {@code bertj squad}, Batches with padTo 384, and ONNX Runtime on the same padded windows.</li>
  * </ul>
  * Windows/s: the median over rounds (every engine once per round, the order rotating), and the median of the
- * per-round ratios to ONNX Runtime. Before timing, bertj's and ONNX Runtime's logits must agree on a batch.
+ * per-round ratios to the ONNX Runtime run on the same windows ({@code ort}, or {@code ort-384}). Before timing, bertj's and ONNX Runtime's logits must agree on a batch.
  *
  * <pre>
  * QaBench --model M.pt --onnx M.onnx [--onnx-fused F.onnx] --out DIR [--bertj ./bertj] [--questions 1000]
@@ -121,6 +123,12 @@ public final class QaBench {
                 Compare.cpuModel(), Runtime.getRuntime().availableProcessors(), examples.size(), windows.size(), tokens,
                 (double) tokens / windows.size(), groups.size(), batch);
 
+        // NVIDIA's decoding (squad's default) feeds every window padded to max_seq_length; the same windows so padded,
+        // in groups of the same token budget, are what ONNX Runtime runs for the "-384" comparison
+        int maxSeq = QaSettings.RUN_SQUAD.maxSeqLength();
+        int[] padded = new int[lengths.length];
+        Arrays.fill(padded, maxSeq);
+        List<int[]> groups384 = Batch.byLength(padded, batch, Batches.DEFAULT_TOKEN_BUDGET);
         BertEncoder encoder = answerer.encoder();
         int padId = tok.vocab().padId();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -137,7 +145,7 @@ public final class QaBench {
         // the same model: logits of the first (longest) batch agree
         for (var e : ort.entrySet()) {
             int[] g = groups.get(0);
-            float[][][] l = ortLogits(env, e.getValue(), windows, g, padId);
+            float[][][] l = ortLogits(env, e.getValue(), windows, g, padId, 0);
             Batches.Logits b = Batches.run(encoder, encoder, Arrays.stream(g).mapToObj(windows::get).toList(), batch, padId, null);
             double worst = 0;
             for (int k = 0; k < g.length; k++) {
@@ -151,20 +159,29 @@ public final class QaBench {
         }
 
         Map<String, Runner> engines = new LinkedHashMap<>();
-        engines.put("bertj-cli", () -> {
-            ProcessBuilder pb = new ProcessBuilder(a.get("--bertj"), "squad", "--model", model.toString(), "--vocab", vocab.toString(),
-                    "--data", data.toString(), "--out", out.resolve("predictions.json").toString(), "--force", "--progress", "none",
-                    "--threads", Integer.toString(threads), "--batch", Integer.toString(batch));
-            pb.redirectOutput(out.resolve("squad-cli.txt").toFile());
-            pb.redirectError(ProcessBuilder.Redirect.INHERIT);
-            Process p = pb.start();
-            if (p.waitFor() != 0) throw new IllegalStateException("bertj squad exited with " + p.exitValue());
-        });
+        for (String decoding : new String[] {"masked", "nvidia"}) {
+            engines.put(decoding.equals("masked") ? "bertj-cli" : "bertj-cli-384", () -> {
+                ProcessBuilder pb = new ProcessBuilder(a.get("--bertj"), "squad", "--model", model.toString(), "--vocab", vocab.toString(),
+                        "--data", data.toString(), "--out", out.resolve("predictions-" + decoding + ".json").toString(), "--force",
+                        "--progress", "none", "--threads", Integer.toString(threads), "--batch", Integer.toString(batch),
+                        "--decoding", decoding);
+                pb.redirectOutput(out.resolve("squad-cli-" + decoding + ".txt").toFile());
+                pb.redirectError(ProcessBuilder.Redirect.INHERIT);
+                Process p = pb.start();
+                if (p.waitFor() != 0) throw new IllegalStateException("bertj squad exited with " + p.exitValue());
+            });
+        }
         engines.put("bertj", () -> Batches.run(encoder, encoder, windows, batch, padId, null));
+        engines.put("bertj-384", () -> Batches.run(encoder, encoder, windows, batch, Batches.DEFAULT_TOKEN_BUDGET, 0, maxSeq, null));
         for (var e : ort.entrySet()) {
             engines.put(e.getKey(), () -> {
-                for (int[] g : groups) ortLogits(env, e.getValue(), windows, g, padId);
+                for (int[] g : groups) ortLogits(env, e.getValue(), windows, g, padId, 0);
             });
+            if (e.getKey().equals("ort")) {
+                engines.put("ort-384", () -> {
+                    for (int[] g : groups384) ortLogits(env, e.getValue(), windows, g, 0, maxSeq);
+                });
+            }
         }
         for (var e : engines.entrySet()) if (!e.getKey().equals("bertj-cli")) e.getValue().run(); // warm-up
         List<String> names = new ArrayList<>(engines.keySet());
@@ -181,7 +198,7 @@ public final class QaBench {
             System.out.printf(Locale.ROOT, "round %d/%d done, load average %s%n", r + 1, rounds, Compare.loadavg());
         }
 
-        String peer = ort.containsKey("ort") ? "ort" : null;
+        boolean havePeer = ort.containsKey("ort");
         ObjectNode root = new ObjectMapper().createObjectNode();
         root.put("cpu", Compare.cpuModel());
         root.put("questions", examples.size());
@@ -194,7 +211,7 @@ public final class QaBench {
         root.put("load_average_end", Compare.loadavg());
         ArrayNode rows = root.putArray("results");
         System.out.println();
-        System.out.printf("%-10s %12s %10s %24s%n", "engine", "windows/s", "s/run", peer == null ? "" : "x ort (min..max)");
+        System.out.printf("%-14s %12s %10s %30s%n", "engine", "windows/s", "s/run", havePeer ? "x peer (min..max)" : "");
         for (String name : names) {
             double[] t = sec.get(name);
             double med = Compare.median(t);
@@ -203,19 +220,23 @@ public final class QaBench {
             row.put("windows_per_s", windows.size() / med);
             row.put("seconds_median", med);
             String ratio = "";
-            if (peer != null) {
+            String peer = name.endsWith("-384") ? "ort-384" : "ort";
+            if (havePeer && !name.equals(peer)) {
                 double[] x = new double[rounds];
                 for (int r = 0; r < rounds; r++) x[r] = sec.get(peer)[r] / t[r];
-                row.put("ratio_to_ort_median", Compare.median(x));
-                ratio = String.format(Locale.ROOT, "%.2fx (%.2f..%.2f)", Compare.median(x), Arrays.stream(x).min().orElse(0),
+                row.put("peer", peer);
+                row.put("ratio_to_peer_median", Compare.median(x));
+                ratio = String.format(Locale.ROOT, "%.2fx %s (%.2f..%.2f)", Compare.median(x), peer, Arrays.stream(x).min().orElse(0),
                         Arrays.stream(x).max().orElse(0));
             }
             ArrayNode rs = row.putArray("round_seconds");
             for (double x : t) rs.add(x);
-            System.out.printf(Locale.ROOT, "%-10s %12.1f %10.2f %24s%n", name, windows.size() / med, med, ratio);
+            System.out.printf(Locale.ROOT, "%-14s %12.1f %10.2f %30s%n", name, windows.size() / med, med, ratio);
         }
-        System.out.println("bertj-cli is one 'bertj squad' process per round: JVM start, model load, tokenization, decoding and"
-                + " writing the predictions included; the others run the forward passes only.");
+        System.out.println("bertj-cli is one 'bertj squad --decoding masked' process per round (windows padded to their batch's longest,"
+                + " as ort runs them): JVM start, model load, tokenization, decoding and writing the predictions included; the others"
+                + " run the forward passes only. -384: every window padded to max_seq_length " + maxSeq + ", as NVIDIA's run_squad.py"
+                + " feeds them (squad's default decoding, nvidia), against ort-384 on the same padded windows.");
         Files.writeString(out.resolve("qa.json"), new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root));
         System.out.println("wrote " + out.resolve("qa.json"));
         answerer.close();
@@ -226,14 +247,15 @@ public final class QaBench {
         void run() throws Exception;
     }
 
-    /** Start and end logits [2][batch][seq] of one group of windows, right-padded as bertj pads them. */
-    private static float[][][] ortLogits(OrtEnvironment env, OrtSession s, List<Feature> windows, int[] g, int padId) throws Exception {
+    /** Start and end logits [2][batch][seq] of one group of windows, right-padded as bertj pads them (to at least minLength). */
+    private static float[][][] ortLogits(OrtEnvironment env, OrtSession s, List<Feature> windows, int[] g, int padId, int minLength)
+            throws Exception {
         List<int[]> ids = new ArrayList<>(), types = new ArrayList<>();
         for (int i : g) {
             ids.add(windows.get(i).inputIds());
             types.add(windows.get(i).tokenTypeIds());
         }
-        Batch b = Batch.rightPadded(ids, types, padId);
+        Batch b = Batch.rightPadded(ids, types, padId, minLength);
         long[] shape = {b.size(), b.seqLen()};
         Map<String, OnnxTensor> in = Map.of(
                 "input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(Arrays.stream(b.inputIds()).asLongStream().toArray()), shape),
