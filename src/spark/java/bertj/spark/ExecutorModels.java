@@ -74,7 +74,8 @@ public final class ExecutorModels {
         Path vocab = ModelFiles.local(s.vocab());
         Path config = ModelFiles.local(s.config());
         LoadedModel m = ModelLoader.load(model, new ModelLoader.Options(s.gelu() == null ? null : GeluForm.parse(s.gelu()), s.heads(), config));
-        BertTokenizer tok = BertTokenizer.load(m.vocabulary(vocab), s.cased());
+        BertTokenizer tok = BertTokenizer.load(m.vocabulary(vocab), s.cased(),
+                s.lowerCasing() == null ? bertj.tokenizer.LowerCasing.HF : bertj.tokenizer.LowerCasing.parse(s.lowerCasing()));
         Backend backend = Backends.create(s.backend(), new Backends.Options(s.device(), threads(s)));
         try {
             return new Shared(s, m.format(), m.source(), new BertEncoder(m.weights(), backend), tok);

@@ -2,6 +2,7 @@ package bertj.spark;
 
 import bertj.qa.Answer;
 import bertj.qa.Batches;
+import bertj.qa.Decoding;
 import bertj.qa.Feature;
 import bertj.qa.Passage;
 import bertj.qa.QaSettings;
@@ -38,11 +39,14 @@ import java.util.Map;
  * by length, runs them in forward passes of at most {@code batchTokens} padded tokens ({@link TokenBudget}), decodes
  * each question and gives the rows back in their input order. The model is loaded once per executor JVM.
  *
+ * @param decoding   how logits become answers ({@link Decoding}): NVIDIA's run_squad.py, as {@code bertj squad}
+ *                   decodes by default, or masked, as {@code bertj qa} does
  * @param squadRules answer every question as {@code bertj squad} does (no emptiness checks, no context limit: a
  *                   passage without tokens gets a null answer); false: check each row as {@code bertj qa} does
  */
 public record QaJob(ModelSpec model, String questionColumn, String contextColumn, int maxSeqLength, int docStride, int maxQueryLength,
-                    int nBestSize, int maxAnswerLength, int maxContextChars, boolean squadRules, int batchTokens, int chunkRows)
+                    int nBestSize, int maxAnswerLength, Decoding decoding, int maxContextChars, boolean squadRules, int batchTokens,
+                    int chunkRows)
         implements Serializable {
     public static final String ANSWER = "answer", SCORE = "score", PROBABILITY = "probability", START = "start", END = "end",
             ERROR = "error";
@@ -50,41 +54,42 @@ public record QaJob(ModelSpec model, String questionColumn, String contextColumn
 
     public QaJob {
         if (model == null) throw new IllegalArgumentException("a model is required");
-        new QaSettings(maxSeqLength, docStride, maxQueryLength, nBestSize, maxAnswerLength);
+        new QaSettings(maxSeqLength, docStride, maxQueryLength, nBestSize, maxAnswerLength, decoding);
         if (maxContextChars < 0) throw new IllegalArgumentException("max context chars must be 0 (no limit) or positive, got " + maxContextChars);
         if (batchTokens < 1) throw new IllegalArgumentException("batch tokens must be at least 1, got " + batchTokens);
         if (chunkRows < 1) throw new IllegalArgumentException("chunk rows must be at least 1, got " + chunkRows);
     }
 
-    /** Columns "question" and "context", run_squad.py's windows, {@code bertj qa}'s checks and context limit. */
+    /** Columns "question" and "context", run_squad.py's windows, {@code bertj qa}'s decoding (masked), checks and context limit. */
     public static QaJob of(ModelSpec model) {
         QaSettings s = QaSettings.RUN_SQUAD;
         return new QaJob(model, "question", "context", s.maxSeqLength(), s.docStride(), s.maxQueryLength(), s.nBestSize(),
-                s.maxAnswerLength(), DEFAULT_MAX_CONTEXT_CHARS, false, EmbedJob.DEFAULT_BATCH_TOKENS, EmbedJob.DEFAULT_CHUNK_ROWS);
+                s.maxAnswerLength(), s.decoding(), DEFAULT_MAX_CONTEXT_CHARS, false, EmbedJob.DEFAULT_BATCH_TOKENS, EmbedJob.DEFAULT_CHUNK_ROWS);
     }
 
     public QaJob withColumns(String question, String context) {
-        return new QaJob(model, question, context, maxSeqLength, docStride, maxQueryLength, nBestSize, maxAnswerLength, maxContextChars,
-                squadRules, batchTokens, chunkRows);
+        return new QaJob(model, question, context, maxSeqLength, docStride, maxQueryLength, nBestSize, maxAnswerLength, decoding,
+                maxContextChars, squadRules, batchTokens, chunkRows);
     }
 
+    /** Windows and decoding as {@code s} says (its decoding included). */
     public QaJob withSettings(QaSettings s) {
         return new QaJob(model, questionColumn, contextColumn, s.maxSeqLength(), s.docStride(), s.maxQueryLength(), s.nBestSize(),
-                s.maxAnswerLength(), maxContextChars, squadRules, batchTokens, chunkRows);
+                s.maxAnswerLength(), s.decoding(), maxContextChars, squadRules, batchTokens, chunkRows);
     }
 
     public QaJob withRules(boolean squad, int contextChars) {
         return new QaJob(model, questionColumn, contextColumn, maxSeqLength, docStride, maxQueryLength, nBestSize, maxAnswerLength,
-                contextChars, squad, batchTokens, chunkRows);
+                decoding, contextChars, squad, batchTokens, chunkRows);
     }
 
     public QaJob withBatching(int tokens, int rows) {
         return new QaJob(model, questionColumn, contextColumn, maxSeqLength, docStride, maxQueryLength, nBestSize, maxAnswerLength,
-                maxContextChars, squadRules, tokens, rows);
+                decoding, maxContextChars, squadRules, tokens, rows);
     }
 
     public QaSettings settings() {
-        return new QaSettings(maxSeqLength, docStride, maxQueryLength, nBestSize, maxAnswerLength);
+        return new QaSettings(maxSeqLength, docStride, maxQueryLength, nBestSize, maxAnswerLength, decoding);
     }
 
     /** The question answerer a task uses: the executor's shared model and this job's settings. */
@@ -173,7 +178,12 @@ public record QaJob(ModelSpec model, String questionColumn, String contextColumn
                     ownerOf.add(k);
                 }
             }
-            int[] lengths = all.stream().mapToInt(Feature::length).toArray();
+            // a window costs what it is padded to: with NVIDIA's decoding, max_seq_length (the passes then hold
+            // batchTokens / max_seq_length windows each, in input order, and their logits are the same as in any
+            // other grouping: each row of a pass is computed on its own)
+            boolean nvidia = job.decoding() == Decoding.NVIDIA;
+            int[] real = all.stream().mapToInt(Feature::length).toArray();
+            int[] lengths = nvidia ? all.stream().mapToInt(f -> job.maxSeqLength()).toArray() : real;
             List<int[]> batches = TokenBudget.plan(lengths, job.batchTokens());
             double[][] start = new double[all.size()][], end = new double[all.size()][];
             String[] failed = new String[examples.size()];
@@ -223,7 +233,7 @@ public record QaJob(ModelSpec model, String questionColumn, String contextColumn
                 stats.rows.add(n);
                 stats.errors.add(errors);
                 stats.passes.add(passes);
-                stats.tokens.add(java.util.Arrays.stream(lengths).asLongStream().sum());
+                stats.tokens.add(java.util.Arrays.stream(real).asLongStream().sum());
                 stats.paddedTokens.add(TokenBudget.paddedTokens(lengths, batches));
             }
             return out;

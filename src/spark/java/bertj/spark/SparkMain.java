@@ -1,7 +1,10 @@
 package bertj.spark;
 
+import bertj.qa.Decoding;
 import bertj.qa.QaSettings;
+import bertj.qa.QuestionAnswerer;
 import bertj.qa.SquadData;
+import bertj.tokenizer.LowerCasing;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -157,7 +160,7 @@ public final class SparkMain implements Runnable {
             }
             try {
                 Boolean c = casing == null ? null : casing.cased ? Boolean.TRUE : Boolean.FALSE;
-                return new ModelSpec(model, vocab, config, gelu, heads, c, backend, device, threads);
+                return new ModelSpec(model, vocab, config, gelu, heads, c, null, backend, device, threads);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(cmd, e.getMessage());
             }
@@ -347,6 +350,17 @@ public final class SparkMain implements Runnable {
         @Option(names = "--max-answer-length", paramLabel = "N", defaultValue = "30", description = "Longest answer in tokens (default ${DEFAULT-VALUE}).")
         int maxAnswerLength;
 
+        @Option(names = "--decoding", paramLabel = "nvidia|masked",
+                description = "nvidia: exactly NVIDIA's run_squad.py (every window padded to --max-seq-length, padding ranked among the"
+                        + " n-best positions, \"empty\" when no span is left), as 'bertj squad'; masked: padding never competes, as"
+                        + " 'bertj qa'. Default: nvidia with --squad, masked with --input.")
+        String decoding;
+
+        @Option(names = "--lowercasing", paramLabel = "hf|python",
+                description = "How uncased text is lower-cased: hf (Hugging Face tokenizers) or python (NVIDIA's tokenization.py,"
+                        + " Python's str.lower() per word). Default: python with --decoding nvidia, hf otherwise.")
+        String lowerCasing;
+
         @Option(names = "--max-context-chars", paramLabel = "N", defaultValue = "" + QaJob.DEFAULT_MAX_CONTEXT_CHARS,
                 description = "Without --squad: a longer context gets an error (0: no limit; default ${DEFAULT-VALUE}).")
         int maxContextChars;
@@ -360,10 +374,22 @@ public final class SparkMain implements Runnable {
             if (!squad && predictions != null) throw new CommandLine.ParameterException(cmd, "--predictions needs --squad");
             String outFormat = job.output == null ? null : job.outputFormat(cmd);
             String inFormat = squad ? null : format(cmd, job.inputFormat, source.input, "--input-format");
+            Decoding d;
+            try {
+                d = decoding == null ? (squad ? Decoding.NVIDIA : Decoding.MASKED) : Decoding.parse(decoding);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cmd, "--decoding must be nvidia or masked, got '" + decoding + "'");
+            }
+            LowerCasing l;
+            try {
+                l = lowerCasing == null ? QuestionAnswerer.defaultLowerCasing(d) : LowerCasing.parse(lowerCasing);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cmd, "--lowercasing must be hf or python, got '" + lowerCasing + "'");
+            }
             QaJob qj;
             try {
-                QaSettings settings = new QaSettings(maxSeqLength, docStride, maxQueryLength, nBestSize, maxAnswerLength);
-                qj = QaJob.of(model.spec(cmd)).withSettings(settings).withBatching(job.batchTokens, job.chunkRows)
+                QaSettings settings = new QaSettings(maxSeqLength, docStride, maxQueryLength, nBestSize, maxAnswerLength, d);
+                qj = QaJob.of(model.spec(cmd).withLowerCasing(l.cliName())).withSettings(settings).withBatching(job.batchTokens, job.chunkRows)
                         .withRules(squad, maxContextChars);
                 if (!squad) qj = qj.withColumns(questionColumn, contextColumn);
             } catch (IllegalArgumentException e) {
@@ -381,6 +407,9 @@ public final class SparkMain implements Runnable {
                 qj.outputSchema(in.schema());
                 qj.answerer(ExecutorModels.get(qj.model()));
                 JobStats stats = JobStats.register(s.spark);
+                err.printf("bertj-spark: decoding %s%n", d == Decoding.NVIDIA
+                        ? "nvidia (every window padded to " + maxSeqLength + ", lower-casing " + l.cliName() + ")"
+                        : "masked (padding never ranked, lower-casing " + l.cliName() + ")");
                 long t0 = System.nanoTime();
                 Dataset<Row> answered = BertjSpark.answer(in, qj, stats);
                 if (!squad) {

@@ -55,9 +55,11 @@ public final class PyTorch {
      * A fresh random seed, printed so that a failure can be replayed; -Dbertj.seed=N fixes it.
      */
     public static long seed(String what) {
-        String fixed = System.getProperty("bertj.seed");
+        // -Dbertj.seed=N fixes every seed; -Dbertj.seed.<what>=N one of them (a run that drew several)
+        String key = "bertj.seed." + what.replaceAll("[^A-Za-z0-9]+", "-");
+        String fixed = System.getProperty(key, System.getProperty("bertj.seed"));
         long seed = fixed != null ? Long.parseLong(fixed) : new SecureRandom().nextInt(1 << 30);
-        System.out.println("[seed] " + what + ": " + seed + " (replay with -Dbertj.seed=" + seed + ")");
+        System.out.println("[seed] " + what + ": " + seed + " (replay with -Dbertj.seed=" + seed + " or -D" + key + "=" + seed + ")");
         return seed;
     }
 

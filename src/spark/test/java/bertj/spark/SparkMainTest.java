@@ -79,18 +79,34 @@ class SparkMainTest {
     void squadPredictionsAndScoresAsBertjSquadWritesThem() throws IOException {
         Path model = SparkTesting.qaModelDir().resolve("bert.pt");
         Path ours = dir.resolve("spark-predictions.json"), theirs = dir.resolve("cli-predictions.json");
-        Result spark = run("qa", "--model", model.toString(), "--squad", squad.toString(), "--predictions", ours.toString(),
-                "--output", dir.resolve("answers.parquet").toString(), "--partitions", "3", "--batch-tokens", "2000");
-        assertEquals(0, spark.code(), spark.err());
-        Cli.Result cli = Cli.run("squad", "--model", model.toString(), "--data", squad.toString(), "--out", theirs.toString(), "--progress", "none");
-        assertEquals(0, cli.code(), cli.err());
-        assertEquals(Files.readString(theirs), Files.readString(ours), "the predictions file, byte for byte");
-        assertEquals(cli.out().strip(), spark.out().strip(), "EM/F1");
-        assertTrue(spark.out().startsWith("{\"exact_match\":"), spark.out());
-        assertTrue(spark.err().contains("answered 36 rows (0 with an error)"), spark.err());
-        List<Row> rows = Io.read(SparkTesting.spark(), dir.resolve("answers.parquet").toString(), Io.PARQUET).collectAsList();
-        assertEquals(36, rows.size());
-        System.out.println("[spark qa] SQuAD through spark-submit's main: predictions and " + spark.out().strip() + " equal to bertj squad's");
+        // both commands' default (NVIDIA's decoding), then --decoding masked
+        for (String decoding : new String[] {null, "masked"}) {
+            List<String> extra = decoding == null ? List.of() : List.of("--decoding", decoding);
+            List<String> sparkArgs = new java.util.ArrayList<>(List.of("qa", "--model", model.toString(), "--squad", squad.toString(),
+                    "--predictions", ours.toString(), "--output", dir.resolve("answers.parquet").toString(), "--partitions", "3",
+                    "--batch-tokens", "2000", "--force"));
+            sparkArgs.addAll(extra);
+            Result spark = run(sparkArgs.toArray(String[]::new));
+            assertEquals(0, spark.code(), spark.err());
+            assertTrue(spark.err().contains(decoding == null ? "decoding nvidia (every window padded to 384, lower-casing python)"
+                    : "decoding masked (padding never ranked, lower-casing hf)"), spark.err());
+            List<String> cliArgs = new java.util.ArrayList<>(List.of("squad", "--model", model.toString(), "--data", squad.toString(),
+                    "--out", theirs.toString(), "--progress", "none", "--force"));
+            cliArgs.addAll(extra);
+            Cli.Result cli = Cli.run(cliArgs.toArray(String[]::new));
+            assertEquals(0, cli.code(), cli.err());
+            assertEquals(Files.readString(theirs), Files.readString(ours), "the predictions file, byte for byte (" + extra + ")");
+            assertEquals(cli.out().strip(), spark.out().strip(), "EM/F1");
+            assertTrue(spark.out().startsWith("{\"exact_match\":"), spark.out());
+            assertTrue(spark.err().contains("answered 36 rows (0 with an error)"), spark.err());
+            List<Row> rows = Io.read(SparkTesting.spark(), dir.resolve("answers.parquet").toString(), Io.PARQUET).collectAsList();
+            assertEquals(36, rows.size());
+            System.out.println("[spark qa] SQuAD through spark-submit's main" + (decoding == null ? "" : ", --decoding " + decoding)
+                    + ": predictions and " + spark.out().strip() + " equal to bertj squad's");
+        }
+        Files.delete(ours);
+        Result first = run("qa", "--model", model.toString(), "--squad", squad.toString(), "--predictions", ours.toString());
+        assertEquals(0, first.code(), first.err());
 
         // Written once: without --force an existing predictions file is an error (exit 1), with it it is replaced.
         Result again = run("qa", "--model", model.toString(), "--squad", squad.toString(), "--predictions", ours.toString());
@@ -133,10 +149,13 @@ class SparkMainTest {
         Result usage = run("qa", "--model", "minilm", "--input", in, "--output", dir.resolve("q.parquet").toString(), "--predictions", "p.json");
         assertEquals(2, usage.code());
         assertTrue(usage.err().contains("--predictions needs --squad"), usage.err());
+        Result decoding = run("qa", "--model", "minilm", "--squad", squad.toString(), "--decoding", "hf");
+        assertEquals(2, decoding.code());
+        assertTrue(decoding.err().contains("--decoding must be nvidia or masked, got 'hf'"), decoding.err());
         Result backend = run("embed", "--model", "minilm", "--input", in, "--output", dir.resolve("b.parquet").toString(), "--backend", "gpu");
         assertEquals(2, backend.code());
         assertTrue(backend.err().contains("unknown backend 'gpu'"), backend.err());
-        for (Result x : List.of(format, column, model, noHead, usage, backend)) {
+        for (Result x : List.of(format, column, model, noHead, usage, decoding, backend)) {
             assertEquals(1, x.err().split("\n").length, "one line: " + x.err());
         }
     }
