@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p><b>Linear</b> (y = x Wᵀ + b): a register-tiled micro-kernel computes a block of MR rows × NR = 2·VL
  * columns of y with MR·2 accumulator vectors that stay in registers for the whole K loop; per k it loads two
  * vectors of the packed weight panel and broadcasts one x value per row (AVX-512: MR = 12, 24 accumulators
- * of the 32 zmm registers; 24 FMAs per 14 loads). The accumulators start at the bias, so bias costs nothing;
+ * of the 32 zmm registers, 24 FMAs per 14 loads; AVX2: MR = 6, 12 of the 16 ymm registers, 12 FMAs per 8 loads). The accumulators start at the bias, so bias costs nothing;
  * GELU is applied to the finished block while it is still in L1. Measured (JMH KernelBench) at 93–98% of
  * the FMA peak, one core or two.
  *
@@ -46,8 +46,14 @@ final class VectorKernels implements Kernels {
     static final int VL = F.length();
     /** Columns per weight panel: two vectors. */
     static final int NR = 2 * VL;
-    /** Rows per micro-kernel call: 12 needs 24 accumulators + 3, which only AVX-512's 32 registers hold. */
-    static final int MR = VL >= 16 ? 12 : 4;
+    /**
+     * Rows per micro-kernel call: 12 needs 24 accumulators + 3 (two weight vectors, a broadcast), which only
+     * AVX-512's 32 registers hold; 6 needs 12 + 3 of AVX2's 16. (4 rows, 8 accumulators, is what two FMA pipes
+     * of 4 cycles' latency need at the least, so any stall shows; 6 rows also load 8 values per 12 FMAs, not 6 per 8.)
+     * Every output element is the same chain of FMAs in k order whatever the tile, so MR changes no bit.
+     * {@code -Dbertj.cpu.mr=4} restores the earlier AVX2 tile, for A/B runs (docs/performance.md).
+     */
+    static final int MR = VL >= 16 ? 12 : Integer.getInteger("bertj.cpu.mr", 6) == 4 ? 4 : 6;
 
     @Override
     public String description() {
@@ -85,6 +91,7 @@ final class VectorKernels implements Kernels {
                 int cOff = edge ? 0 : r * n + n0, ldc = edge ? NR : n;
                 switch (rows) {
                     case 12 -> kernel12(x, r * kdim, kdim, w, wOff, kdim, bias, n0, c, cOff, ldc);
+                    case 6 -> kernel6(x, r * kdim, kdim, w, wOff, kdim, bias, n0, c, cOff, ldc);
                     case 4 -> kernel4(x, r * kdim, kdim, w, wOff, kdim, bias, n0, c, cOff, ldc);
                     default -> kernel1(x, r * kdim, w, wOff, kdim, bias, n0, c, cOff);
                 }
@@ -148,6 +155,29 @@ final class VectorKernels implements Kernels {
         c11a.intoArray(c, cOff + 11 * ldc); c11b.intoArray(c, cOff + 11 * ldc + VL);
     }
 
+    private static void kernel6(float[] a, int aOff, int lda, float[] w, int wOff, int kdim, float[] bias, int bOff,
+                                float[] c, int cOff, int ldc) {
+        FloatVector b0 = FloatVector.fromArray(F, bias, bOff), b1 = FloatVector.fromArray(F, bias, bOff + VL);
+        FloatVector c0a = b0, c0b = b1, c1a = b0, c1b = b1, c2a = b0, c2b = b1, c3a = b0, c3b = b1;
+        FloatVector c4a = b0, c4b = b1, c5a = b0, c5b = b1;
+        for (int k = 0, wo = wOff; k < kdim; k++, wo += NR) {
+            FloatVector w0 = FloatVector.fromArray(F, w, wo), w1 = FloatVector.fromArray(F, w, wo + VL);
+            FloatVector x;
+            x = FloatVector.broadcast(F, a[aOff + k]); c0a = x.fma(w0, c0a); c0b = x.fma(w1, c0b);
+            x = FloatVector.broadcast(F, a[aOff + lda + k]); c1a = x.fma(w0, c1a); c1b = x.fma(w1, c1b);
+            x = FloatVector.broadcast(F, a[aOff + 2 * lda + k]); c2a = x.fma(w0, c2a); c2b = x.fma(w1, c2b);
+            x = FloatVector.broadcast(F, a[aOff + 3 * lda + k]); c3a = x.fma(w0, c3a); c3b = x.fma(w1, c3b);
+            x = FloatVector.broadcast(F, a[aOff + 4 * lda + k]); c4a = x.fma(w0, c4a); c4b = x.fma(w1, c4b);
+            x = FloatVector.broadcast(F, a[aOff + 5 * lda + k]); c5a = x.fma(w0, c5a); c5b = x.fma(w1, c5b);
+        }
+        c0a.intoArray(c, cOff); c0b.intoArray(c, cOff + VL);
+        c1a.intoArray(c, cOff + ldc); c1b.intoArray(c, cOff + ldc + VL);
+        c2a.intoArray(c, cOff + 2 * ldc); c2b.intoArray(c, cOff + 2 * ldc + VL);
+        c3a.intoArray(c, cOff + 3 * ldc); c3b.intoArray(c, cOff + 3 * ldc + VL);
+        c4a.intoArray(c, cOff + 4 * ldc); c4b.intoArray(c, cOff + 4 * ldc + VL);
+        c5a.intoArray(c, cOff + 5 * ldc); c5b.intoArray(c, cOff + 5 * ldc + VL);
+    }
+
     private static void kernel4(float[] a, int aOff, int lda, float[] w, int wOff, int kdim, float[] bias, int bOff,
                                 float[] c, int cOff, int ldc) {
         FloatVector b0 = FloatVector.fromArray(F, bias, bOff), b1 = FloatVector.fromArray(F, bias, bOff + VL);
@@ -180,7 +210,8 @@ final class VectorKernels implements Kernels {
     // ---------------------------------------------------------------- attention
 
     /** Keys per step of the scores kernel and head columns per step of the weighted sum: 8 × 2 accumulators fit
-     *  AVX-512's 32 registers, 6 × 2 (+ 3) AVX2's 16 — more would spill to the stack in the inner loop. */
+     *  AVX-512's 32 registers; on AVX2 4 × 2 (6 × 2 + 3 fits the 16 registers too, but with the running column
+     *  maxima it measured no faster, within this machine's noise, so it was not kept). */
     static final int KU = VL >= 16 ? 8 : 4;
 
     /** Copies KU floats at a time when laying out v (a vector species of KU lanes: 128 or 256 bits). */
