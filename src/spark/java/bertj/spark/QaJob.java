@@ -30,7 +30,8 @@ import java.util.Map;
  *   answer       string   the best span's text; null when no window holds a valid span, or on an error
  *   score        double   its start logit + end logit
  *   probability  double   softmax of the score over the question's n-best answers
- *   start, end   int      code point offsets of the answer in the context, end exclusive
+ *   start, end   int      code point offsets of the answer in the context, end exclusive; null for NVIDIA's
+ *                         placeholder "empty" (--decoding nvidia, no valid span left)
  *   error        string   null, or why the row was not answered (an empty question or context, a context over
  *                         maxContextChars, …): a bad row never fails the job
  * </pre>
@@ -220,8 +221,9 @@ public record QaJob(ModelSpec model, String questionColumn, String contextColumn
                     v[r.length()] = a.text();
                     v[r.length() + 1] = a.score();
                     v[r.length() + 2] = a.probability();
-                    v[r.length() + 3] = a.start();
-                    v[r.length() + 4] = a.end();
+                    // NVIDIA's placeholder "empty" has no place in the context: null offsets, as bertj qa --json
+                    v[r.length() + 3] = a.isPlaceholder() ? null : a.start();
+                    v[r.length() + 4] = a.isPlaceholder() ? null : a.end();
                 }
                 if (error[i] != null) {
                     v[r.length() + 5] = error[i];

@@ -83,8 +83,9 @@ class QaServeTest {
         for (int i = 0; i < got.size(); i++) {
             JsonNode e = expected.get(i), g = got.get(i);
             assertEquals(e.get("answer").asText(), g.get("answer").asText());
-            assertEquals(e.get("start").asInt(), g.get("start").asInt());
-            assertEquals(e.get("end").asInt(), g.get("end").asInt());
+            // offsets compared as JSON values: NVIDIA's placeholder "empty" has null ones on both sides
+            assertEquals(e.get("start"), g.get("start"), "answer " + i + ": " + g);
+            assertEquals(e.get("end"), g.get("end"), "answer " + i + ": " + g);
             assertEquals(e.get("probability").asDouble(), g.get("score").asDouble(), 0.0, "answer " + i);
             assertEquals(4, g.size(), "fields: " + g);
         }

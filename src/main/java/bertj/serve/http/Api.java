@@ -236,8 +236,14 @@ public final class Api implements HttpTransport.Handler {
                 g.writeStartObject();
                 g.writeStringField("answer", a.text());
                 g.writeNumberField("score", a.probability());
-                g.writeNumberField("start", a.start());
-                g.writeNumberField("end", a.end());
+                if (a.isPlaceholder()) {
+                    // NVIDIA's "empty" has no place in the context: null offsets, as `bertj qa --json` writes them
+                    g.writeNullField("start");
+                    g.writeNullField("end");
+                } else {
+                    g.writeNumberField("start", a.start());
+                    g.writeNumberField("end", a.end());
+                }
                 g.writeEndObject();
             }
             g.writeEndArray();
