@@ -118,7 +118,7 @@ public final class SquadCommand implements Callable<Integer> {
             for (List<Feature> fs : features) for (Feature f : fs) tokens += f.length();
             if (mode != Progress.Mode.NONE) {
                 err.printf("%,d questions on %,d passages: %,d windows, tokenized in %.2f s; decoding %s%n", examples.size(),
-                        squad.paragraphs().size(), windows, (System.nanoTime() - t0) / 1e9, describe(settings, lowerCasing));
+                        squad.paragraphs().size(), windows, (System.nanoTime() - t0) / 1e9, settings.describe(lowerCasing));
             }
             answers = answerer.predictions(examples, features, new Progress(err, mode, "windows"));
         }
@@ -197,12 +197,6 @@ public final class SquadCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** "nvidia (every window padded to 384, lower-casing python)" / "masked (lower-casing hf)". */
-    static String describe(QaSettings s, LowerCasing l) {
-        return s.decoding() == Decoding.NVIDIA
-                ? "nvidia (every window padded to " + s.maxSeqLength() + ", lower-casing " + l.cliName() + ")"
-                : "masked (padding never ranked, lower-casing " + l.cliName() + ")";
-    }
 
     private void checkWritable(Path p, String option) {
         if (Files.isDirectory(p)) throw new Main.UserError(p + " is a directory; " + option + " needs a file name");

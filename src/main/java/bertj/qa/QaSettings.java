@@ -33,6 +33,16 @@ public record QaSettings(int maxSeqLength, int docStride, int maxQueryLength, in
         if (decoding == null) throw new IllegalArgumentException("the decoding must be given (nvidia or masked)");
     }
 
+    /**
+     * The decoding in words, as {@code bertj squad} and the Spark job report it: "nvidia (every window padded to
+     * 384, lower-casing python)" or "masked (padding never ranked, lower-casing hf)".
+     */
+    public String describe(bertj.tokenizer.LowerCasing lowerCasing) {
+        return decoding == Decoding.NVIDIA
+                ? "nvidia (every window padded to " + maxSeqLength + ", lower-casing " + lowerCasing.cliName() + ")"
+                : "masked (padding never ranked, lower-casing " + lowerCasing.cliName() + ")";
+    }
+
     public QaSettings withDecoding(Decoding d) {
         return new QaSettings(maxSeqLength, docStride, maxQueryLength, nBestSize, maxAnswerLength, d);
     }

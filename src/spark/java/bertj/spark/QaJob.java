@@ -184,7 +184,11 @@ public record QaJob(ModelSpec model, String questionColumn, String contextColumn
             // other grouping: each row of a pass is computed on its own)
             boolean nvidia = job.decoding() == Decoding.NVIDIA;
             int[] real = all.stream().mapToInt(Feature::length).toArray();
-            int[] lengths = nvidia ? all.stream().mapToInt(f -> job.maxSeqLength()).toArray() : real;
+            int[] lengths = real;
+            if (nvidia) {
+                lengths = new int[real.length];
+                java.util.Arrays.fill(lengths, job.maxSeqLength());
+            }
             List<int[]> batches = TokenBudget.plan(lengths, job.batchTokens());
             double[][] start = new double[all.size()][], end = new double[all.size()][];
             String[] failed = new String[examples.size()];

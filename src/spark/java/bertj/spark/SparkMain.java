@@ -407,9 +407,7 @@ public final class SparkMain implements Runnable {
                 qj.outputSchema(in.schema());
                 qj.answerer(ExecutorModels.get(qj.model()));
                 JobStats stats = JobStats.register(s.spark);
-                err.printf("bertj-spark: decoding %s%n", d == Decoding.NVIDIA
-                        ? "nvidia (every window padded to " + maxSeqLength + ", lower-casing " + l.cliName() + ")"
-                        : "masked (padding never ranked, lower-casing " + l.cliName() + ")");
+                err.printf("bertj-spark: decoding %s%n", qj.settings().describe(l));
                 long t0 = System.nanoTime();
                 Dataset<Row> answered = BertjSpark.answer(in, qj, stats);
                 if (!squad) {

@@ -133,16 +133,25 @@ public final class OpenCl {
     }
 
     /**
-     * Whether the JDK's signal-chaining library is loaded in this process (Linux: read from /proc/self/maps);
-     * true where that cannot be read, as there is then nothing to advise.
+     * Whether the JDK's signal-chaining library is loaded in this process (Linux: read from /proc/self/maps, once:
+     * a preloaded library is there from the start or never); true where that cannot be read, as there is then
+     * nothing to advise.
      */
     public static boolean signalsChained() {
-        Path maps = Path.of("/proc/self/maps");
-        if (!Files.isReadable(maps)) return true;
-        try (var lines = Files.lines(maps)) {
-            return lines.anyMatch(l -> l.endsWith("/libjsig.so"));
-        } catch (IOException | UncheckedIOException e) {
-            return true;
+        return SignalChaining.LOADED;
+    }
+
+    private static final class SignalChaining {
+        static final boolean LOADED = read();
+
+        private static boolean read() {
+            Path maps = Path.of("/proc/self/maps");
+            if (!Files.isReadable(maps)) return true;
+            try (var lines = Files.lines(maps)) {
+                return lines.anyMatch(l -> l.endsWith("/libjsig.so"));
+            } catch (IOException | UncheckedIOException e) {
+                return true;
+            }
         }
     }
 
