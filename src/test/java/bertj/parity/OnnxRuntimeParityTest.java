@@ -63,7 +63,13 @@ class OnnxRuntimeParityTest {
     }
 
     static final Limits FLOAT = new Limits(Elementwise.FLOAT32_UNIT, 300, 1e-9, Double.NaN);
-    static final Limits HALF = new Limits(Elementwise.HALF_UNIT, 24, 1e-4, 1.25e-3);
+    /**
+     * fp16: 1e-3 at padded positions. A padded row of a 2-token sequence (random ids, seed 156956195) reached 3.24e-4,
+     * where the fp16-weights model in float32 is within 1.7e-5 … 4.0e-5 of ONNX Runtime: the rest is half-precision
+     * activations in a row that attends to two keys (the limit was 1e-4 and failed that draw). A dropped mask gives
+     * ~0.18 (checked below).
+     */
+    static final Limits HALF = new Limits(Elementwise.HALF_UNIT, 24, 1e-3, 1.25e-3);
 
     static Stream<Arguments> backends() {
         return Stream.of(Arguments.of("reference", FLOAT), Arguments.of("cpu", FLOAT), Arguments.of("opencl", HALF));
@@ -250,6 +256,10 @@ class OnnxRuntimeParityTest {
         }
         padded.add(randomIds.get(0));
         paddedOrt.add(randomIdsOrt.get(0));
-        assertFails(run(backend, lim, model.weights(), padded, paddedOrt, ModelVariants::withoutMask), backend + " without the attention mask");
+        Worst dropped = run(backend, lim, model.weights(), padded, paddedOrt, ModelVariants::withoutMask);
+        assertFails(dropped, backend + " without the attention mask");
+        // and the padded positions' own bound catches it (they attend to the padding then): ~0.18 against 1e-3 in fp16
+        assertTrue(dropped.padded1MinusCos > lim.padded1MinusCos(), backend + " without the attention mask: padded positions within "
+                + lim.padded1MinusCos() + ": " + dropped.report("dropped mask"));
     }
 }

@@ -119,7 +119,20 @@ public final class CpuBackend implements Backend {
      * elsewhere cannot change. About 0.1 s of one core once compiled; does nothing without the Vector API.
      */
     public static void warmUp(int rounds) {
-        if (!vectorApiAvailable()) return;
+        warmUp(rounds, false);
+    }
+
+    /**
+     * Set by the first pass of a backend that is not a warm-up's: from then on real work triggers the JIT, and a
+     * warm-up in the background only takes a core from it, so it stops at its next round.
+     */
+    private static volatile boolean workStarted;
+    /** This backend is a warm-up's own. */
+    private boolean warmingUp;
+
+    /** {@link #warmUp}; in the {@code background}, only until real work has started. Returns the rounds run. */
+    static int warmUp(int rounds, boolean background) {
+        if (!vectorApiAvailable()) return 0;
         java.util.Random r = new java.util.Random(1);
         try (CpuBackend be = new CpuBackend(1)) {
             // 17 rows: the 12- (AVX-512) or 4-row micro-kernels and the 1-row tail; 70 outputs: a panel edge
@@ -138,7 +151,9 @@ public final class CpuBackend implements Backend {
                 batches[k] = new Batch(1, seq, new int[seq], new int[seq], ones);
                 qkv[k] = wrap(seq, 3 * hidden, random(r, seq * 3 * hidden));
             }
-            for (int i = 0; i < rounds; i++) {
+            be.warmingUp = true;
+            int i = 0;
+            for (; i < rounds && !(background && workStarted); i++) {
                 int k = i % shapes.length;
                 be.begin(batches[k]);
                 for (Epilogue e : Epilogue.values()) be.release(be.linear(x, lin, e));
@@ -146,18 +161,21 @@ public final class CpuBackend implements Backend {
                 be.release(be.attention(batches[k], qkv[k], 2));
                 be.end();
             }
+            return i;
         }
     }
 
     /**
      * {@link #warmUp} on a daemon thread, for a command line about to load a model on its main thread (a
      * single-threaded job that leaves the other cores idle). Only on machines with more than one core, and not
-     * with {@code -Dbertj.cpu.warmUp=false}.
+     * with {@code -Dbertj.cpu.warmUp=false}. It stops at the first pass of any other cpu backend in the JVM: the
+     * real work then drives the JIT itself, and rounds that go on only take a core from it (stopping it there took
+     * the first 16 windows of {@code bertj squad} from 3.6 to 2.2 s, docs/performance.md).
      */
     public static void warmUpInBackground() {
         if (Runtime.getRuntime().availableProcessors() < 2 || !vectorApiAvailable()
                 || "false".equals(System.getProperty("bertj.cpu.warmUp"))) return;
-        Thread t = new Thread(() -> warmUp(WARM_UP_ROUNDS), "bertj-cpu-warm-up");
+        Thread t = new Thread(() -> warmUp(WARM_UP_ROUNDS, true), "bertj-cpu-warm-up");
         t.setDaemon(true);
         t.setPriority(Thread.MIN_PRIORITY);
         t.start();
@@ -231,6 +249,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void begin(Batch batch) {
+        if (!warmingUp && !workStarted) workStarted = true;
         synchronized (this) {
             Thread t = owner;
             if (t != null) {
