@@ -119,7 +119,7 @@ public final class BuiltinModels {
     public record Entries(Path jar, Path weights, Path vocab) {
     }
 
-    /** Unpacked copies already compared with their jar entry in this JVM: copy → the entry's size and CRC it matched. */
+    /** Unpacked copies found equal to their jar entry in this JVM: copy → the entry's size and CRC, the copy's mtime. */
     private static final Map<Path, String> VERIFIED = new ConcurrentHashMap<>();
 
     public static Entries entries(Builtin b) {

@@ -516,10 +516,6 @@ public final class CpuBackend implements Backend {
     // ---------------------------------------------------------------- tasks
 
     /**
-     * y = x Wᵀ + b (+ GELU), cut into row blocks × panel groups; or, with {@link #norm}, y = LayerNorm(x Wᵀ + b + r)
-     * cut into row blocks only. Reused: no allocation per call.
-     */
-    /**
      * Where all of a product's rows fit the L2 budget (a short sequence: 128 rows at K = 288), its tasks split the
      * output panels, not the rows: every weight panel is then read from L3 once, not once per row task (8 times
      * with 2 threads), and x stays in L2. Measured 3–14% faster at 64–128 rows (docs/performance.md);
@@ -527,6 +523,10 @@ public final class CpuBackend implements Backend {
      */
     static final boolean PANELS_FIRST = Boolean.parseBoolean(System.getProperty("bertj.cpu.panelsFirst", "true"));
 
+    /**
+     * y = x Wᵀ + b (+ GELU), cut into row blocks × panel groups; or, with {@link #norm}, y = LayerNorm(x Wᵀ + b + r)
+     * cut into row blocks only. Reused: no allocation per call.
+     */
     private final class LinearJob implements WorkerPool.Body {
         float[] x, y, r, gamma, beta;
         float eps;
@@ -540,28 +540,27 @@ public final class CpuBackend implements Backend {
             this.l = l;
             this.epilogue = epilogue;
             this.rows = a.rows;
-            int mr = kernels.rowBlock(), threads = pool.threads();
+            int mr = kernels.rowBlock();
             blocks = (rows + mr - 1) / mr;
-            // Row blocks of MR rows are dealt out evenly (task sizes differ by at most one block): at least
-            // `target` tasks, so that every thread takes several and a thread that loses its core for a while
-            // (a shared machine) delays the loop by a fraction of a task; a multiple of the thread count; and
-            // few enough rows per task that its slice of x (rows × K floats) stays in L2 across the panels.
             split(false);
         }
 
         /** Sets rowTasks, panelTasks and tasks; {@code wholeRows}: every task owns whole rows (no panel split). */
         private void split(boolean wholeRows) {
             int mr = kernels.rowBlock(), threads = pool.threads();
+            // At least `target` tasks, so that every thread takes several and a thread that loses its core for a
+            // while (a shared machine) delays the loop by a fraction of a task, a multiple of the thread count, and
+            // few enough rows per task that its slice of x (rows × K floats) stays in L2 across the panels.
             int target = threads == 1 ? 1 : 4 * threads;
             int l2Blocks = Math.max(1, (256 * 1024) / (4 * l.in()) / mr), fewest = (blocks + l2Blocks - 1) / l2Blocks;
             if (!wholeRows && PANELS_FIRST && fewest == 1 && target > 1) {
-                rowTasks = Math.min(blocks, fewest);
-                panelTasks = (target + rowTasks - 1) / rowTasks;
-                while (rowTasks * panelTasks % threads != 0) panelTasks++;
-                panelTasks = Math.min(l.panels(), panelTasks);
-                tasks = rowTasks * panelTasks;
+                // all rows in one task's budget: panel groups only (see PANELS_FIRST)
+                rowTasks = 1;
+                panelTasks = Math.min(l.panels(), target);
+                tasks = panelTasks;
                 return;
             }
+            // Row blocks of MR rows are dealt out evenly (task sizes differ by at most one block).
             rowTasks = Math.max(fewest, target);
             rowTasks = Math.min(blocks, (rowTasks + threads - 1) / threads * threads);
             // Few rows (short sequences): split the output columns too.
