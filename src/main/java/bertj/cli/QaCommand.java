@@ -126,13 +126,8 @@ public final class QaCommand implements Callable<Integer> {
         n.put("answer", a.text());
         n.put("score", a.score());
         n.put("probability", a.probability());
-        if (a.isPlaceholder()) {
-            n.putNull("start");
-            n.putNull("end");
-        } else {
-            n.put("start", a.start());
-            n.put("end", a.end());
-        }
+        n.put("start", a.startOrNull());
+        n.put("end", a.endOrNull());
         n.put("start_logit", a.startLogit());
         n.put("end_logit", a.endLogit());
         return n;

@@ -197,7 +197,6 @@ public final class SquadCommand implements Callable<Integer> {
         return 0;
     }
 
-
     private void checkWritable(Path p, String option) {
         if (Files.isDirectory(p)) throw new Main.UserError(p + " is a directory; " + option + " needs a file name");
         if (Files.exists(p) && !force) throw new Main.UserError(p + " already exists; choose another " + option + " or pass --force");

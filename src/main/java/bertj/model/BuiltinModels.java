@@ -166,19 +166,25 @@ public final class BuiltinModels {
      * CRC-32; the entry otherwise.
      */
     private static Path unpacked(List<Path> folders, Path entry) {
+        Map<String, Object> zip;
+        try {
+            zip = Files.readAttributes(entry, "zip:size,crc");
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return entry; // the jar does not say: nothing to compare a copy with
+        }
+        if (!(zip.get("size") instanceof Number s && zip.get("crc") instanceof Number c)) return entry;
+        long size = s.longValue(), crc = c.longValue();
         for (Path folder : folders) {
             Path copy = folder.resolve(entry.getFileName().toString());
             try {
                 if (!Files.isRegularFile(copy)) continue;
-                Map<String, Object> zip = Files.readAttributes(entry, "zip:size,crc");
-                long size = ((Number) zip.get("size")).longValue(), crc = ((Number) zip.get("crc")).longValue();
                 String want = size + ":" + crc + ":" + Files.getLastModifiedTime(copy).toInstant();
                 if (want.equals(VERIFIED.get(copy))) return copy;
                 if (Files.size(copy) != size || crc32(copy) != crc) continue;
                 VERIFIED.put(copy, want);
                 return copy;
-            } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
-                // unreadable or not comparable: not this copy; the jar's entry is always right
+            } catch (IOException e) {
+                // unreadable: not this copy; the jar's entry is always right
             }
         }
         return entry;

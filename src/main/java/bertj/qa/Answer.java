@@ -30,6 +30,19 @@ public record Answer(String text, double startLogit, double endLogit, double pro
         return start < 0;
     }
 
+    /**
+     * The code point offsets as the JSON outputs write them ({@code bertj qa --json}, the server's {@code /qa}, the
+     * Spark job's rows): null for the placeholder, which has no place in the context.
+     */
+    public Integer startOrNull() {
+        return isPlaceholder() ? null : start;
+    }
+
+    /** See {@link #startOrNull()}. */
+    public Integer endOrNull() {
+        return isPlaceholder() ? null : end;
+    }
+
     /** start logit + end logit: what answers are ranked by (run_squad.py's score). */
     public double score() {
         return startLogit + endLogit;

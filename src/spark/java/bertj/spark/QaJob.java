@@ -225,9 +225,8 @@ public record QaJob(ModelSpec model, String questionColumn, String contextColumn
                     v[r.length()] = a.text();
                     v[r.length() + 1] = a.score();
                     v[r.length() + 2] = a.probability();
-                    // NVIDIA's placeholder "empty" has no place in the context: null offsets, as bertj qa --json
-                    v[r.length() + 3] = a.isPlaceholder() ? null : a.start();
-                    v[r.length() + 4] = a.isPlaceholder() ? null : a.end();
+                    v[r.length() + 3] = a.startOrNull(); // null for NVIDIA's placeholder "empty"
+                    v[r.length() + 4] = a.endOrNull();
                 }
                 if (error[i] != null) {
                     v[r.length() + 5] = error[i];

@@ -205,10 +205,11 @@ public class KernelBench {
                 String[] kv = run[i].split("=");
                 o.param(kv[0], kv[1]);
             }
-            // the cpu backend's tuning switches (-Dbertj.cpu.mr=4|6, -Dbertj.cpu.ku=4|6 on AVX2) reach the forked JVMs
+            // the cpu backend's switches (-Dbertj.cpu.mr=4, -Dbertj.cpu.panelsFirst=false, -Dbertj.cpu.vectorBits=…)
+            // reach the forked JVMs
             List<String> jvm = new ArrayList<>(List.of("--add-modules=jdk.incubator.vector", "-Xmx4g"));
-            for (String key : new String[] {"bertj.cpu.mr", "bertj.cpu.ku", "bertj.cpu.vectorBits"}) {
-                if (System.getProperty(key) != null) jvm.add("-D" + key + "=" + System.getProperty(key));
+            for (String key : System.getProperties().stringPropertyNames()) {
+                if (key.startsWith("bertj.cpu.")) jvm.add("-D" + key + "=" + System.getProperty(key));
             }
             if (System.getProperty("bertj.bench.threads") != null) o.param("threads", System.getProperty("bertj.bench.threads"));
             o.jvmArgsAppend(jvm.toArray(String[]::new));

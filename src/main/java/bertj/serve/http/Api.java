@@ -236,14 +236,8 @@ public final class Api implements HttpTransport.Handler {
                 g.writeStartObject();
                 g.writeStringField("answer", a.text());
                 g.writeNumberField("score", a.probability());
-                if (a.isPlaceholder()) {
-                    // NVIDIA's "empty" has no place in the context: null offsets, as `bertj qa --json` writes them
-                    g.writeNullField("start");
-                    g.writeNullField("end");
-                } else {
-                    g.writeNumberField("start", a.start());
-                    g.writeNumberField("end", a.end());
-                }
+                intOrNull(g, "start", a.startOrNull()); // null for NVIDIA's placeholder "empty"
+                intOrNull(g, "end", a.endOrNull());
                 g.writeEndObject();
             }
             g.writeEndArray();
@@ -263,13 +257,8 @@ public final class Api implements HttpTransport.Handler {
                     g.writeNumberField("id", t.id());
                     g.writeStringField("text", t.special() ? t.token() : codePoints(text, t.start(), t.end()));
                     g.writeBooleanField("special", t.special());
-                    if (t.special()) {
-                        g.writeNullField("start");
-                        g.writeNullField("stop");
-                    } else {
-                        g.writeNumberField("start", t.start());
-                        g.writeNumberField("stop", t.end());
-                    }
+                    intOrNull(g, "start", t.special() ? null : t.start());
+                    intOrNull(g, "stop", t.special() ? null : t.end());
                     g.writeEndObject();
                 }
                 g.writeEndArray();
@@ -352,6 +341,12 @@ public final class Api implements HttpTransport.Handler {
     private static String codePoints(String s, int start, int end) {
         int from = s.offsetByCodePoints(0, start);
         return s.substring(from, s.offsetByCodePoints(from, end - start));
+    }
+
+    /** "name": v, or "name": null. */
+    private static void intOrNull(JsonGenerator g, String name, Integer v) throws IOException {
+        if (v == null) g.writeNullField(name);
+        else g.writeNumberField(name, v);
     }
 
     private static void floats(JsonGenerator g, double[] v) throws IOException {
