@@ -11,7 +11,7 @@ import java.util.List;
  *   <li>clean (unless a tokenizer.json says clean_text=false): drop NUL, U+FFFD and control/format/private-use
  *       characters; every whitespace character becomes a space;</li>
  *   <li>put spaces around each CJK ideograph, so each is a word of its own (unless handle_chinese_chars=false);</li>
- *   <li>strip accents (uncased, or when asked): NFD, then drop the non-spacing marks;</li>
+ *   <li>strip accents (uncased, or when asked): NFD ({@link #nfd}), then drop the non-spacing marks;</li>
  *   <li>lower-case (uncased), one code point at a time (so a final capital sigma becomes σ, not ς);</li>
  *   <li>split on whitespace, and split off every punctuation character as a word of its own.</li>
  * </ol>
@@ -123,8 +123,8 @@ public final class BasicTokenizer {
     }
 
     /** NFD, then drop the non-spacing marks. */
-    private static String stripAccents(String s, StringBuilder sb) {
-        String nfd = Normalizer.normalize(s, Normalizer.Form.NFD);
+    private String stripAccents(String s, StringBuilder sb) {
+        String nfd = nfd(s);
         sb.setLength(0);
         for (int i = 0; i < nfd.length(); ) {
             int c = nfd.codePointAt(i);
@@ -132,6 +132,30 @@ public final class BasicTokenizer {
             if (!CharClasses.isNonSpacingMark(c)) sb.appendCodePoint(c);
         }
         return sb.toString();
+    }
+
+    /**
+     * The NFD that accent stripping starts with. Hugging Face's: Unicode 9.0's, as the crate tokenizers normalizes
+     * with has it, in which a character assigned later ({@link CharClasses#isNfdAfter9}: a newer combining mark, a
+     * newer precomposed letter) is a starter that decomposes to itself — so the text is normalized by the JDK
+     * between such characters, never across one. With {@link LowerCasing#PYTHON}, the JDK's NFD of the whole text.
+     */
+    String nfd(String s) {
+        if (lowerCasing == LowerCasing.PYTHON) return Normalizer.normalize(s, Normalizer.Form.NFD);
+        StringBuilder sb = null;
+        int done = 0;
+        for (int i = 0; i < s.length(); ) {
+            int c = s.codePointAt(i);
+            int n = Character.charCount(c);
+            if (CharClasses.isNfdAfter9(c)) {
+                if (sb == null) sb = new StringBuilder(s.length() + 8);
+                sb.append(Normalizer.normalize(s.substring(done, i), Normalizer.Form.NFD)).appendCodePoint(c);
+                done = i + n;
+            }
+            i += n;
+        }
+        if (sb == null) return Normalizer.normalize(s, Normalizer.Form.NFD);
+        return sb.append(Normalizer.normalize(s.substring(done), Normalizer.Form.NFD)).toString();
     }
 
     private static String asciiLower(String s) {

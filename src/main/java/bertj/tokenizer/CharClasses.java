@@ -12,6 +12,8 @@ package bertj.tokenizer;
  *   <li>punctuation: ASCII 33–47, 58–64, 91–96, 123–126 (so $, +, <, =, >, ^, `, | and ~ count) or category P* as
  *       of Unicode 8.0;</li>
  *   <li>non-spacing mark: category Mn as of Unicode 8.0 (dropped after NFD when accents are stripped);</li>
+ *   <li>unknown to NFD: assigned after Unicode 9.0 with a nonzero combining class or a canonical decomposition
+ *       (tokenizers' NFD, of Unicode 9.0, neither reorders nor decomposes them);</li>
  *   <li>CJK ideograph: the code blocks BERT puts spaces around (tokenizers' list, which starts the last
  *       extension range at U+2B920 where Google's BERT starts it at U+2B820).</li>
  * </ul>
@@ -55,6 +57,11 @@ final class CharClasses {
 
     static boolean isNonSpacingMark(int c) {
         return c >= 0x300 && in(Unicode8.NONSPACING_MARK, c);
+    }
+
+    /** Assigned after Unicode 9.0 with a nonzero combining class or a canonical decomposition ({@link BasicTokenizer#nfd}). */
+    static boolean isNfdAfter9(int c) {
+        return c >= 0x7FD && in(Unicode8.NFD_AFTER_9, c);
     }
 
     static boolean isChinese(int c) {

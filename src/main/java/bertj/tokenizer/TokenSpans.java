@@ -1,7 +1,11 @@
 package bertj.tokenizer;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The tokens of a text together with the characters each one came from, as Hugging Face's tokenizers report
@@ -33,6 +37,8 @@ public final class TokenSpans {
         BasicTokenizer basic = tokenizer.basic();
         WordPiece wordPiece = new WordPiece(vocab);
         boolean clean = basic.cleanText(), chinese = basic.chineseChars();
+        BitSet finalSigma = basic.lowercase() && basic.lowerCasing() == LowerCasing.PYTHON && text.indexOf(0x3A3) >= 0
+                ? finalSigmas(tokenizer, text) : new BitSet();
         List<Span> out = new ArrayList<>();
         int runStart = -1, runStartCp = -1; // UTF-16 index and code point index of the run being collected
         int cp = 0;
@@ -53,7 +59,7 @@ public final class TokenSpans {
                 continue;
             }
             if (runStart >= 0) {
-                run(text.substring(runStart, i), runStartCp, basic, wordPiece, vocab, out);
+                run(text.substring(runStart, i), runStartCp, basic, finalSigma, wordPiece, vocab, out);
                 runStart = -1;
             }
             if (special != null) {
@@ -63,42 +69,67 @@ public final class TokenSpans {
                 cp += len;
             } else {
                 // whitespace cuts and vanishes; punctuation and ideographs are words of their own
-                if (!CharClasses.isWhitespace(c)) run(text.substring(i, i + n), cp, basic, wordPiece, vocab, out);
+                if (!CharClasses.isWhitespace(c)) run(text.substring(i, i + n), cp, basic, finalSigma, wordPiece, vocab, out);
                 i += n;
                 cp++;
             }
         }
-        if (runStart >= 0) run(text.substring(runStart), runStartCp, basic, wordPiece, vocab, out);
+        if (runStart >= 0) run(text.substring(runStart), runStartCp, basic, finalSigma, wordPiece, vocab, out);
         return out;
     }
 
-    /** Tokens of one run of text that starts at code point {@code base} of the whole text. */
-    private static void run(String run, int base, BasicTokenizer basic, WordPiece wordPiece, Vocabulary vocab, List<Span> out) {
-        // Normalize code point by code point; from[u] = the code point (of the text) that normalized UTF-16 unit u came from.
-        StringBuilder norm = new StringBuilder(run.length());
-        List<Integer> from = new ArrayList<>(run.length());
-        int cp = base;
-        for (int i = 0; i < run.length(); ) {
-            int c = run.codePointAt(i);
-            int n = Character.charCount(c);
-            String piece = basic.normalize(run.substring(i, i + n));
-            norm.append(piece);
-            for (int u = 0; u < piece.length(); u++) from.add(cp);
-            i += n;
-            cp++;
+    /**
+     * Which capital sigmas (code point indices of the text) {@link LowerCasing#PYTHON} makes final: decided, as
+     * {@link BertTokenizer#encode} decides them, on each piece of text between special tokens once it is cleaned and
+     * its CJK ideographs spaced, since Final_Sigma looks past the runs cut here ("AΣ.b" keeps σ: the full stop is
+     * case-ignorable and "b" is cased).
+     */
+    private static BitSet finalSigmas(BertTokenizer tokenizer, String text) {
+        BasicTokenizer basic = tokenizer.basic();
+        BitSet out = new BitSet();
+        IntList cps = new IntList(), at = new IntList();
+        int cp = 0;
+        for (int i = 0; ; ) {
+            String special = i < text.length() ? tokenizer.specialAt(text, i) : null;
+            if (special != null || i == text.length()) {
+                int[] piece = cps.toArray();
+                for (int k = 0; k < piece.length; k++) {
+                    if (piece[k] == 0x3A3 && PythonLowerCase.isFinalSigma(piece, k)) out.set(at.get(k));
+                }
+                if (special == null) return out;
+                cps.truncate(0);
+                at.truncate(0);
+                i += special.length();
+                cp += special.codePointCount(0, special.length());
+                continue;
+            }
+            int c = text.codePointAt(i);
+            i += Character.charCount(c);
+            if (basic.cleanText() && CharClasses.isRemoved(c)) {
+                cp++;
+                continue;
+            }
+            boolean cjk = basic.chineseChars() && c >= 0x3400 && CharClasses.isChinese(c);
+            if (cjk) {
+                cps.add(' ');
+                at.add(-1);
+            }
+            cps.add(basic.cleanText() && CharClasses.isWhitespace(c) ? ' ' : c);
+            at.add(cp++);
+            if (cjk) {
+                cps.add(' ');
+                at.add(-1);
+            }
         }
-        String normalized = basic.normalize(run);
+    }
+
+    /** Tokens of one run of text that starts at code point {@code base} of the whole text. */
+    private static void run(String run, int base, BasicTokenizer basic, BitSet finalSigma, WordPiece wordPiece, Vocabulary vocab,
+                            List<Span> out) {
+        IntList from = new IntList();
+        String s = normalize(run, base, basic, finalSigma, from);
         List<String> tokens = new ArrayList<>();
         IntList ids = new IntList();
-        if (!normalized.contentEquals(norm)) {
-            int mark = tokens.size();
-            List<String> words = new ArrayList<>();
-            BasicTokenizer.split(normalized, words);
-            for (String w : words) wordPiece.tokenize(w, tokens, ids);
-            for (int k = mark; k < tokens.size(); k++) out.add(new Span(tokens.get(k), ids.get(k), false, base, cp));
-            return;
-        }
-        String s = norm.toString();
         String prefix = vocab.continuingPrefix();
         // Words of the normalized run with their positions: BasicTokenizer.split's rule.
         int start = -1;
@@ -116,7 +147,94 @@ public final class TokenSpans {
         }
     }
 
-    private static void word(String s, int start, int end, List<Integer> from, WordPiece wordPiece, Vocabulary vocab,
+    /**
+     * The run normalized as {@link BasicTokenizer#normalize} normalizes it, and for each UTF-16 unit of the result
+     * the code point of the text it is aligned to ({@code from}), step by step as Hugging Face's NormalizedString
+     * aligns them: a deleted character leaves no unit; a character that becomes several (a decomposition, İ → i +
+     * U+0307) aligns them all to itself. NFD's canonical reordering is aligned by position, not by character: the
+     * reordered marks take, in their new order, the alignments of the characters that stood there, so that after a
+     * mark moved in front of U+08D9 and was stripped, U+08D9 points at the mark's place. Alignments therefore never
+     * decrease along the result.
+     */
+    static String normalize(String run, int base, BasicTokenizer basic, BitSet finalSigma, IntList from) {
+        // cps[i] and at[i]: a code point of the text being normalized and the code point of the run it is aligned to
+        IntList cps = new IntList(), at = new IntList();
+        int index = base;
+        for (int i = 0; i < run.length(); index++) {
+            int c = run.codePointAt(i);
+            i += Character.charCount(c);
+            if (basic.cleanText() && CharClasses.isRemoved(c)) continue;
+            cps.add(basic.cleanText() && CharClasses.isWhitespace(c) ? ' ' : c);
+            at.add(index);
+        }
+        boolean lower = basic.lowercase(), python = basic.lowerCasing() == LowerCasing.PYTHON;
+        if (lower && python) {
+            // str.lower(), with Final_Sigma decided on the whole text (finalSigma); only İ becomes two code points
+            IntList lowered = new IntList(), at2 = new IntList();
+            for (int i = 0; i < cps.size(); i++) {
+                int c = cps.get(i);
+                if (c == 0x130) {
+                    lowered.add('i');
+                    lowered.add(0x307);
+                    at2.add(at.get(i));
+                } else {
+                    lowered.add(c == 0x3A3 ? (finalSigma.get(at.get(i)) ? 0x3C2 : 0x3C3) : Character.toLowerCase(c));
+                }
+                at2.add(at.get(i));
+            }
+            cps = lowered;
+            at = at2;
+        }
+        if (basic.stripAccents()) {
+            // Each code point decomposed on its own: its first part takes its place, the others are insertions.
+            IntList parts = new IntList(), inserted = new IntList();
+            for (int i = 0; i < cps.size(); i++) {
+                String d = basic.nfd(Character.toString(cps.get(i)));
+                for (int j = 0, k = 0; j < d.length(); k++) {
+                    int c = d.codePointAt(j);
+                    j += Character.charCount(c);
+                    parts.add(c);
+                    inserted.add(k > 0 ? 1 : 0);
+                }
+            }
+            // NFD of the whole is those parts with runs of marks stably sorted by combining class: the n-th c of
+            // the whole is the n-th c of the parts.
+            int[] nfd = basic.nfd(string(parts)).codePoints().toArray();
+            Map<Integer, ArrayDeque<Integer>> where = new HashMap<>();
+            for (int i = 0; i < parts.size(); i++) where.computeIfAbsent(parts.get(i), c -> new ArrayDeque<>()).add(i);
+            IntList kept = new IntList(), at2 = new IntList();
+            int next = 0; // the next character of the text before NFD to take an alignment from
+            for (int c : nfd) {
+                int part = where.get(c).remove();
+                int a = inserted.get(part) == 0 ? at.get(next++) : at.get(Math.max(next - 1, 0));
+                if (CharClasses.isNonSpacingMark(c)) continue;
+                kept.add(c);
+                at2.add(a);
+            }
+            cps = kept;
+            at = at2;
+        }
+        StringBuilder sb = new StringBuilder(run.length());
+        for (int i = 0; i < cps.size(); i++) {
+            int c = cps.get(i);
+            if (lower && !python) {
+                if (c == 0x130) sb.append("i\u0307");
+                else sb.appendCodePoint(Character.toLowerCase(c));
+            } else {
+                sb.appendCodePoint(c);
+            }
+            while (from.size() < sb.length()) from.add(at.get(i));
+        }
+        return sb.toString();
+    }
+
+    private static String string(IntList cps) {
+        StringBuilder sb = new StringBuilder(cps.size());
+        for (int i = 0; i < cps.size(); i++) sb.appendCodePoint(cps.get(i));
+        return sb.toString();
+    }
+
+    private static void word(String s, int start, int end, IntList from, WordPiece wordPiece, Vocabulary vocab,
                              String prefix, List<String> tokens, IntList ids, List<Span> out) {
         int mark = tokens.size();
         wordPiece.tokenize(s.substring(start, end), tokens, ids);

@@ -155,7 +155,8 @@ class HfParityTest {
         List<String> texts = new ArrayList<>(TokenizerCorpus.handWritten());
         int hand = texts.size();
         texts.addAll(TokenizerCorpus.random(PyTorch.seed("random tokenizer corpus, " + what), 4000));
-        System.out.println("corpus: " + hand + " hand-written texts + 4000 random");
+        texts.addAll(TokenizerCorpus.marks(PyTorch.seed("random marks, " + what), 2000));
+        System.out.println("corpus: " + hand + " hand-written texts + 4000 random + 2000 of combining marks");
         return texts;
     }
 

@@ -191,6 +191,28 @@ public final class TokenizerCorpus {
         return out;
     }
 
+    /**
+     * Combining marks in every order: short words of letters, precomposed letters (é, ǖ, Hangul, ᾂ), marks of many
+     * combining classes (1 … 240), marks that decompose into two (U+0344, U+0F73, U+0F75, U+0F81), marks a Unicode
+     * 9.0 NFD does not know (U+1DF9, U+08D3, U+0C3C, U+10EFD), marks Unicode 8.0 does not call Mn (U+08D9), spacing
+     * marks with a combining class (U+1D165), İ, Σ, a joiner and a control. NFD reorders such runs and strips most of
+     * them, so this is where the normalizer's alignment shows.
+     */
+    public static List<String> marks(long seed, int count) {
+        int[] pool = {0x61, 0x62, 0x49, 0x130, 0x3A3, 0x3B1, 0xE9, 0x1D6, 0x1EE5, 0x1E09, 0x1F82, 0xAC00, 0x11938,
+                0x334, 0x5B0, 0x93C, 0x94D, 0xE38, 0xF71, 0xF72, 0x316, 0x347, 0x301, 0x307, 0x312, 0x35C, 0x345, 0x364,
+                0x344, 0xF73, 0xF75, 0xF81, 0x1DF9, 0x1DFA, 0x8D3, 0xC3C, 0x10EFD, 0x8D4, 0x8D9, 0x8E0, 0x1D165, 0x1D16E,
+                0x302A, 0x302E, 0x3099, 0x1133C, 0x200D, 0x7, 0x20, 0x2C};
+        Random r = new Random(seed);
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            StringBuilder sb = new StringBuilder();
+            for (int k = 1 + r.nextInt(10); k > 0; k--) sb.appendCodePoint(pool[r.nextInt(pool.length)]);
+            out.add(sb.toString());
+        }
+        return out;
+    }
+
     private static int[] range(int first, int last) {
         int[] a = new int[last - first + 1];
         for (int i = 0; i < a.length; i++) a[i] = first + i;
