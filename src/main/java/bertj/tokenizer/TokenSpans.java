@@ -189,7 +189,13 @@ public final class TokenSpans {
             // Each code point decomposed on its own: its first part takes its place, the others are insertions.
             IntList parts = new IntList(), inserted = new IntList();
             for (int i = 0; i < cps.size(); i++) {
-                String d = basic.nfd(Character.toString(cps.get(i)));
+                int c0 = cps.get(i);
+                if (c0 < 0xC0) { // nothing below U+00C0 decomposes
+                    parts.add(c0);
+                    inserted.add(0);
+                    continue;
+                }
+                String d = basic.nfd(Character.toString(c0));
                 for (int j = 0, k = 0; j < d.length(); k++) {
                     int c = d.codePointAt(j);
                     j += Character.charCount(c);
@@ -200,12 +206,16 @@ public final class TokenSpans {
             // NFD of the whole is those parts with runs of marks stably sorted by combining class: the n-th c of
             // the whole is the n-th c of the parts.
             int[] nfd = basic.nfd(string(parts)).codePoints().toArray();
-            Map<Integer, ArrayDeque<Integer>> where = new HashMap<>();
-            for (int i = 0; i < parts.size(); i++) where.computeIfAbsent(parts.get(i), c -> new ArrayDeque<>()).add(i);
+            Map<Integer, ArrayDeque<Integer>> where = null; // only when something was reordered
+            if (!java.util.Arrays.equals(nfd, parts.toArray())) {
+                where = new HashMap<>();
+                for (int i = 0; i < parts.size(); i++) where.computeIfAbsent(parts.get(i), c -> new ArrayDeque<>()).add(i);
+            }
             IntList kept = new IntList(), at2 = new IntList();
             int next = 0; // the next character of the text before NFD to take an alignment from
-            for (int c : nfd) {
-                int part = where.get(c).remove();
+            for (int o = 0; o < nfd.length; o++) {
+                int c = nfd[o];
+                int part = where == null ? o : where.get(c).remove();
                 int a = inserted.get(part) == 0 ? at.get(next++) : at.get(Math.max(next - 1, 0));
                 if (CharClasses.isNonSpacingMark(c)) continue;
                 kept.add(c);
