@@ -29,6 +29,29 @@ class SpanDecoderTest {
         tokenizer = BertTokenizer.load(QaFixtures.vocabTxt(dir), null);
     }
 
+    /**
+     * The n best positions equal a stable descending sort's first n (ties to the lower position), on logits with
+     * many ties (rounded to a few values), with infinities, shorter than n, and n = 1.
+     */
+    @Test
+    void bestPositionsAreAStableDescendingSortsFirst() {
+        Random r = new Random(PyTorch.seed("span decoder best positions"));
+        for (int t = 0; t < 2000; t++) {
+            int length = 1 + r.nextInt(t % 10 == 0 ? 30 : 400), n = t % 7 == 0 ? 1 : 1 + r.nextInt(25);
+            double[] v = new double[length + r.nextInt(3)]; // positions past length must not count
+            for (int i = 0; i < v.length; i++) {
+                v[i] = t % 3 == 0 ? Math.round(r.nextGaussian() * 2) : r.nextGaussian();
+                if (r.nextInt(50) == 0) v[i] = r.nextBoolean() ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
+            }
+            List<Integer> idx = new ArrayList<>();
+            for (int i = 0; i < length; i++) idx.add(i);
+            idx.sort((a, b) -> Double.compare(v[b], v[a])); // List.sort is stable
+            int[] want = idx.subList(0, Math.min(n, length)).stream().mapToInt(Integer::intValue).toArray();
+            int[] got = SpanDecoder.best(v, length, n);
+            assertArrayEquals(want, got, () -> "length " + length + ", n " + n);
+        }
+    }
+
     @Test
     void windowsAdvanceByTheStrideAndTheLastReachesTheEnd() {
         // 40 tokens, 12 per window, stride 4: starts 0, 4, ..., 28; the window at 28 ends at 39
