@@ -3,6 +3,7 @@ package bertj.cli;
 import bertj.readers.ModelFileException;
 import bertj.readers.Utf8;
 import bertj.tokenizer.BertTokenizer;
+import bertj.tokenizer.TokenSpans;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -22,7 +23,9 @@ import java.util.concurrent.Callable;
 @Command(name = "tokenize", description = {
         "Split text into BERT WordPiece tokens and ids, as Hugging Face's BertTokenizer does (no [CLS]/[SEP] added);",
         "with --lowercasing python, uncased words are lower-cased as NVIDIA's tokenization.py does.",
-        "With --input-file, each line is a JSON object {\"text\": ...} and each output line is {\"tokens\": [...], \"ids\": [...]}, in order."})
+        "With --input-file, each line is a JSON object {\"text\": ...} and each output line is {\"tokens\": [...], \"ids\": [...]}, in order.",
+        "--offsets adds where each token came from: [start, end) in code points of the text, as Hugging Face's tokenizers",
+        "report them (null for a special token written in the text)."})
 public final class TokenizeCommand implements Callable<Integer> {
     @Option(names = "--vocab", required = true, paramLabel = "PATH", description = "vocab.txt (one token per line) or a Hugging Face tokenizer.json.")
     Path vocab;
@@ -35,6 +38,10 @@ public final class TokenizeCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "Print {\"tokens\": [...], \"ids\": [...]} (always so with --input-file).")
     boolean json;
+
+    @Option(names = "--offsets", description = "Also print each token's [start, end) code point offsets in the text: a third and fourth "
+            + "column, or \"offsets\": [[start, end], ...] in JSON (null for a special token written in the text).")
+    boolean offsets;
 
     @Parameters(arity = "0..1", paramLabel = "TEXT", description = "The text to tokenize.")
     String text;
@@ -57,10 +64,14 @@ public final class TokenizeCommand implements Callable<Integer> {
         BertTokenizer tok = BertTokenizer.load(vocab, casing.cased(), lowerCasing.or(spec.commandLine(), bertj.tokenizer.LowerCasing.HF));
         PrintWriter out = spec.commandLine().getOut();
         if (file == null) {
-            BertTokenizer.Encoding e = tok.encode(text);
             if (json) {
-                out.println(COMPACT.writeValueAsString(encoding(e)));
+                out.println(COMPACT.writeValueAsString(encoding(tok, text)));
+            } else if (offsets) {
+                for (TokenSpans.Span sp : TokenSpans.of(tok, text)) {
+                    out.println(sp.token() + "\t" + sp.id() + (sp.special() ? "\t-\t-" : "\t" + sp.start() + "\t" + sp.end()));
+                }
             } else {
+                BertTokenizer.Encoding e = tok.encode(text);
                 for (int i = 0; i < e.ids().length; i++) out.println(e.tokens().get(i) + "\t" + e.ids()[i]);
             }
             return 0;
@@ -86,16 +97,28 @@ public final class TokenizeCommand implements Callable<Integer> {
             }
             texts[i] = n.get("text").asText();
         }
-        for (String t : texts) out.println(COMPACT.writeValueAsString(encoding(tok.encode(t))));
+        for (String t : texts) out.println(COMPACT.writeValueAsString(encoding(tok, t)));
         return 0;
     }
 
-    private static ObjectNode encoding(BertTokenizer.Encoding e) {
+    /** {"tokens", "ids"}, and with --offsets "offsets" (the spans' tokens and ids are encode's, TokenSpansTest). */
+    private ObjectNode encoding(BertTokenizer tok, String text) {
         ObjectNode n = COMPACT.createObjectNode();
         var tokens = n.putArray("tokens");
-        e.tokens().forEach(tokens::add);
         var ids = n.putArray("ids");
-        for (int id : e.ids()) ids.add(id);
+        if (!offsets) {
+            BertTokenizer.Encoding e = tok.encode(text);
+            e.tokens().forEach(tokens::add);
+            for (int id : e.ids()) ids.add(id);
+            return n;
+        }
+        var at = n.putArray("offsets");
+        for (TokenSpans.Span sp : TokenSpans.of(tok, text)) {
+            tokens.add(sp.token());
+            ids.add(sp.id());
+            if (sp.special()) at.addNull();
+            else at.addArray().add(sp.start()).add(sp.end());
+        }
         return n;
     }
 }

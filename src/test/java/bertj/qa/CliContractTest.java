@@ -50,6 +50,20 @@ class CliContractTest {
         assertEquals("[UNK]", JSON.readTree(cased.out()).get("tokens").get(0).asText(), "the uncased vocabulary has no 'Hello'");
     }
 
+    /** --offsets: code point [start, end) of each token in the text, null for a special token written in it. */
+    @Test
+    void tokenizeOffsets() throws IOException {
+        Cli.Result r = Cli.run("tokenize", "--vocab", vocab.toString(), "--json", "--offsets", "Café [SEP] 😀 unaffable");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("{\"tokens\":[\"cafe\",\"[SEP]\",\"[UNK]\",\"una\",\"##ffa\",\"##ble\"],\"ids\":[7668,102,100,14477,20961,3468],"
+                + "\"offsets\":[[0,4],null,[11,12],[13,16],[16,19],[19,22]]}\n", r.out());
+        Cli.Result text = Cli.run("tokenize", "--vocab", vocab.toString(), "--offsets", "Café [SEP]");
+        assertEquals("cafe\t7668\t0\t4\n[SEP]\t102\t-\t-\n", text.out());
+        // without --offsets the output is what it always was
+        Cli.Result plain = Cli.run("tokenize", "--vocab", vocab.toString(), "--json", "Café");
+        assertEquals(List.of("tokens", "ids"), fields(JSON.readTree(plain.out())));
+    }
+
     @Test
     void tokenizeLowerCasing() throws IOException {
         Cli.Result hf = Cli.run("tokenize", "--vocab", vocab.toString(), "--json", "ΟΔΟΣ");
