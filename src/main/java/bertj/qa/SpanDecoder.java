@@ -150,11 +150,13 @@ public final class SpanDecoder {
      * Indices of the n largest of v[0, length), largest first; equal values by lower index (the order of a stable
      * descending sort, which is what run_squad.py's sorted(…, reverse=True) gives). An insertion into the n kept,
      * not a sort of every position: 20 of 384 positions, twice per window, was a sort of 384 boxed indices.
-     * A NaN is never larger than anything, so it is kept only when fewer than n other values are.
+     * With a NaN among the values the choice is unspecified (NaN compares larger and smaller than nothing), but
+     * never an error, as the sort's comparator could be.
      */
     static int[] best(double[] v, int length, int n) {
-        int k = Math.min(n, length);
+        int k = Math.max(0, Math.min(n, length));
         int[] out = new int[k];
+        if (k == 0) return out;
         int size = 0;
         for (int i = 0; i < length; i++) {
             double x = v[i];

@@ -50,6 +50,8 @@ class SpanDecoderTest {
             int[] got = SpanDecoder.best(v, length, n);
             assertArrayEquals(want, got, () -> "length " + length + ", n " + n);
         }
+        assertArrayEquals(new int[0], SpanDecoder.best(new double[] {1, 2}, 2, 0));
+        assertArrayEquals(new int[0], SpanDecoder.best(new double[0], 0, 20));
     }
 
     @Test
