@@ -81,21 +81,7 @@ public final class BasicTokenizer {
     /** Steps 1–4: the text as the pre-tokenizer sees it. */
     public String normalize(String text) {
         StringBuilder sb = new StringBuilder(text.length() + 8);
-        boolean ascii = true;
-        for (int i = 0; i < text.length(); ) {
-            int c = text.codePointAt(i);
-            i += Character.charCount(c);
-            if (cleanText && CharClasses.isRemoved(c)) continue;
-            if (cleanText && CharClasses.isWhitespace(c)) {
-                sb.append(' ');
-            } else if (chineseChars && c >= 0x3400 && CharClasses.isChinese(c)) {
-                sb.append(' ').appendCodePoint(c).append(' ');
-                ascii = false;
-            } else {
-                sb.appendCodePoint(c);
-                if (c >= 128) ascii = false;
-            }
-        }
+        boolean ascii = clean(text, sb);
         String s = sb.toString();
         if (ascii) {
             return lowercase ? asciiLower(s) : s;
@@ -120,6 +106,29 @@ public final class BasicTokenizer {
             s = sb.toString();
         }
         return s;
+    }
+
+    /**
+     * Steps 1 and 2, appended to {@code sb}: cleaning and the spaces around CJK ideographs. Neither removes, adds
+     * or changes a letter. Returns whether the result is all ASCII.
+     */
+    boolean clean(String text, StringBuilder sb) {
+        boolean ascii = true;
+        for (int i = 0; i < text.length(); ) {
+            int c = text.codePointAt(i);
+            i += Character.charCount(c);
+            if (cleanText && CharClasses.isRemoved(c)) continue;
+            if (cleanText && CharClasses.isWhitespace(c)) {
+                sb.append(' ');
+            } else if (chineseChars && c >= 0x3400 && CharClasses.isChinese(c)) {
+                sb.append(' ').appendCodePoint(c).append(' ');
+                ascii = false;
+            } else {
+                sb.appendCodePoint(c);
+                if (c >= 128) ascii = false;
+            }
+        }
+        return ascii;
     }
 
     /** NFD, then drop the non-spacing marks. */

@@ -80,46 +80,35 @@ public final class TokenSpans {
 
     /**
      * Which capital sigmas (code point indices of the text) {@link LowerCasing#PYTHON} makes final: decided, as
-     * {@link BertTokenizer#encode} decides them, on each piece of text between special tokens once it is cleaned and
-     * its CJK ideographs spaced, since Final_Sigma looks past the runs cut here ("AΣ.b" keeps σ: the full stop is
-     * case-ignorable and "b" is cased).
+     * {@link BertTokenizer#encode} decides them, on each piece of text between special tokens once the basic
+     * tokenizer has cleaned it ({@link BasicTokenizer#clean}), since Final_Sigma looks past the runs cut here
+     * ("AΣ.b" keeps σ: the full stop is case-ignorable and "b" is cased). Cleaning neither drops nor adds a Σ, so
+     * the n-th Σ of the cleaned piece is the n-th of the piece.
      */
     private static BitSet finalSigmas(BertTokenizer tokenizer, String text) {
-        BasicTokenizer basic = tokenizer.basic();
         BitSet out = new BitSet();
-        IntList cps = new IntList(), at = new IntList();
-        int cp = 0;
-        for (int i = 0; ; ) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0, from = 0, cp = 0; ; ) {
             String special = i < text.length() ? tokenizer.specialAt(text, i) : null;
-            if (special != null || i == text.length()) {
-                int[] piece = cps.toArray();
-                for (int k = 0; k < piece.length; k++) {
-                    if (piece[k] == 0x3A3 && PythonLowerCase.isFinalSigma(piece, k)) out.set(at.get(k));
-                }
-                if (special == null) return out;
-                cps.truncate(0);
-                at.truncate(0);
-                i += special.length();
-                cp += special.codePointCount(0, special.length());
+            if (special == null && i < text.length()) {
+                i += Character.charCount(text.codePointAt(i));
                 continue;
             }
-            int c = text.codePointAt(i);
-            i += Character.charCount(c);
-            if (basic.cleanText() && CharClasses.isRemoved(c)) {
-                cp++;
-                continue;
+            String piece = text.substring(from, i);
+            sb.setLength(0);
+            tokenizer.basic().clean(piece, sb);
+            int[] cleaned = sb.codePoints().toArray();
+            int[] sigmas = piece.codePoints().toArray(); // becomes: the code point indices of the piece's Σs
+            int n = 0;
+            for (int k = 0; k < sigmas.length; k++) if (sigmas[k] == 0x3A3) sigmas[n++] = cp + k;
+            for (int k = 0, m = 0; k < cleaned.length; k++) {
+                if (cleaned[k] == 0x3A3 && PythonLowerCase.isFinalSigma(cleaned, k)) out.set(sigmas[m]);
+                if (cleaned[k] == 0x3A3) m++;
             }
-            boolean cjk = basic.chineseChars() && c >= 0x3400 && CharClasses.isChinese(c);
-            if (cjk) {
-                cps.add(' ');
-                at.add(-1);
-            }
-            cps.add(basic.cleanText() && CharClasses.isWhitespace(c) ? ' ' : c);
-            at.add(cp++);
-            if (cjk) {
-                cps.add(' ');
-                at.add(-1);
-            }
+            if (special == null) return out;
+            cp += piece.codePointCount(0, piece.length()) + special.codePointCount(0, special.length());
+            i += special.length();
+            from = i;
         }
     }
 

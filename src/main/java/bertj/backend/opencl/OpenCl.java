@@ -113,10 +113,10 @@ public final class OpenCl {
      * SIGTERM over the JVM's when its devices are first listed ({@code java -Xcheck:jni} then reports "SIGSEGV
      * handler modified!"; the ICD loader loads every installed driver, so an NVIDIA machine with PoCL installed
      * is affected too). This runs before that, when the platforms are known. The JVM raises SIGSEGV on purpose
-     * (safepoint polls, implicit null checks); LLVM's handler is installed with SA_RESETHAND, so the first such fault resets it and a second one in another thread before
-     * LLVM has put the JVM's back kills the process with "Segmentation fault" and no hs_err report. The JDK's cure
-     * is signal chaining: {@code libjsig.so} preloaded keeps the JVM's handlers first and calls the library's for
-     * faults that are not the JVM's. {@code ./bertj} and the tests preload it; a JVM started another way is told
+     * (safepoint polls, implicit null checks); LLVM's handler is installed with SA_RESETHAND, so the first such
+     * fault resets it and a second one in another thread before LLVM has put the JVM's back kills the process with
+     * "Segmentation fault" and no hs_err report. The JDK's cure is signal chaining: {@code libjsig.so} preloaded
+     * keeps the JVM's handlers first and calls the library's for faults that are not the JVM's. {@code ./bertj} and the tests preload it; a JVM started another way is told
      * here, once, on stderr.
      */
     private static synchronized void warnIfSignalsUnchained(cl_platform_id[] platforms) {
