@@ -15,11 +15,11 @@ import java.util.Map;
  *
  * <p>How: the text is cut where the basic tokenizer always cuts — whitespace, a punctuation character, a CJK
  * ideograph, a special token written in the text — into runs that are tokenized on their own (text cleaning
- * deletes control characters and joins their neighbours, so those never cut). Each run is normalized one code
- * point at a time, which gives the same string as normalizing the run at once (checked; where it does not — a
- * canonical reordering of combining marks — every token of the run spans the whole run) and tells which original
- * code point each normalized character came from; a word piece's span is then the code points its characters came
- * from, and the unknown token spans its whole word.
+ * deletes control characters and joins their neighbours, so those never cut). Each run is normalized as the
+ * basic tokenizer normalizes it, step by step, keeping for every normalized character the code point of the text
+ * it is aligned to, as Hugging Face's NormalizedString aligns it (see {@code normalize}: NFD's reordered marks by
+ * position); a word piece's span is then the code points its characters are aligned to, and the unknown token
+ * spans its whole word. With {@link LowerCasing#PYTHON}, final sigmas are decided on the whole text first.
  */
 public final class TokenSpans {
     private TokenSpans() {
