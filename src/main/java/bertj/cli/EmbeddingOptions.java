@@ -38,8 +38,9 @@ public class EmbeddingOptions {
             description = "Also run BACKEND (e.g. opencl) and report how well its embeddings agree; a backend that cannot run here is reported, not fatal.")
     String compare;
 
-    BertTokenizer tokenizer(LoadedModel m) {
-        return vocabulary.tokenizer(m);
+    /** The model and its tokenizer, read at once ({@link VocabularyOptions#load}). */
+    VocabularyOptions.Loaded load(ModelShapeOptions model) {
+        return vocabulary.load(model.path(), model::load, bertj.tokenizer.LowerCasing.HF);
     }
 
     Pooling pooling() {

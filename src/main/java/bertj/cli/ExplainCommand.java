@@ -100,8 +100,9 @@ public final class ExplainCommand implements Callable<Integer> {
         if (input.question != null && input.question.question.isBlank()) throw new Main.UserError("the question is empty");
         if (input.question != null && input.question.context.isBlank()) throw new Main.UserError("the context is empty");
 
-        LoadedModel loaded = setup.load();
-        BertTokenizer tok = qa.tokenizer(loaded, settings == null ? bertj.tokenizer.LowerCasing.HF : qa.lowerCasing(cmd, settings));
+        VocabularyOptions.Loaded read = qa.load(setup.model, settings == null ? bertj.tokenizer.LowerCasing.HF : qa.lowerCasing(cmd, settings));
+        LoadedModel loaded = read.model();
+        BertTokenizer tok = read.tokenizer();
         Explanation e = input.text != null ? text(loaded, tok) : question(loaded, tok, settings);
         ExplainReport.write(e, out);
         long bytes;

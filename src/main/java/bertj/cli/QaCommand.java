@@ -84,8 +84,9 @@ public final class QaCommand implements Callable<Integer> {
                     + "it would take about %,d windows of %d tokens; pass a larger limit, or 0 for none, to run it anyway",
                     chars, maxContextChars, Math.max(1, chars / 4 / settings.docStride()), settings.maxSeqLength()));
         }
-        LoadedModel loaded = setup.load();
-        BertTokenizer tok = qa.tokenizer(loaded, lowerCasing);
+        VocabularyOptions.Loaded read = qa.load(setup.model, lowerCasing);
+        LoadedModel loaded = read.model();
+        BertTokenizer tok = read.tokenizer();
         List<Answer> answers;
         try (QuestionAnswerer answerer = QuestionAnswerer.of(loaded, tok, setup.backend(), settings, qa.batch)) {
             answers = answerer.answers(question, ctx, topK);

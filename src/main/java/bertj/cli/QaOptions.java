@@ -62,7 +62,8 @@ public class QaOptions {
         return lowerCasing.or(cmd, QuestionAnswerer.defaultLowerCasing(s.decoding()));
     }
 
-    bertj.tokenizer.BertTokenizer tokenizer(bertj.model.LoadedModel m, LowerCasing l) {
-        return vocabulary.tokenizer(m, l);
+    /** The model and its tokenizer, read at once ({@link VocabularyOptions#load}). */
+    VocabularyOptions.Loaded load(ModelShapeOptions model, LowerCasing l) {
+        return vocabulary.load(model.path(), model::load, l);
     }
 }

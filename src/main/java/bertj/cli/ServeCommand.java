@@ -135,8 +135,9 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             err.println("bertj serve: listening on " + server.url() + ", pid " + ProcessHandle.current().pid()
                     + " (loading the model; /health answers 503 until it is ready)");
             err.flush();
-            LoadedModel m = model.load();
-            BertTokenizer tok = qa.tokenizer(m, lowerCasing);
+            VocabularyOptions.Loaded read = qa.load(model, lowerCasing);
+            LoadedModel m = read.model();
+            BertTokenizer tok = read.tokenizer();
             List<Supplier<Backend>> backends = new ArrayList<>();
             for (int i = 0; i < workers; i++) backends.add(backend::create);
             String id = modelId != null ? modelId : model.model.getFileName() == null ? model.model.toString() : model.model.getFileName().toString();

@@ -57,9 +57,10 @@ public final class SimilarityCommand implements Callable<Integer> {
     public Integer call() {
         embedding.check(spec.commandLine(), backend);
         SentenceEmbedder.Pooling pooling = embedding.pooling();
-        LoadedModel m = model.load();
+        VocabularyOptions.Loaded loaded = embedding.load(model);
+        LoadedModel m = loaded.model();
         int maxLen = embedding.maxLength(spec.commandLine(), m);
-        BertTokenizer tok = embedding.tokenizer(m);
+        BertTokenizer tok = loaded.tokenizer();
         EmbeddingOptions.Run run = EmbeddingOptions.run(m, backend.create(), tok, pooling, true, maxLen, embedding.batchSize, texts);
         EmbeddingOptions.Comparison cmp = embedding.compare(m, backend, tok, true, maxLen, texts, run);
         double[][] sim = similarities(run.embeddings());

@@ -96,8 +96,9 @@ public final class SquadCommand implements Callable<Integer> {
         PrintWriter err = cmd.getErr();
         setup.backend.warmUp();
         SquadData squad = SquadData.read(data);
-        LoadedModel loaded = setup.load();
-        BertTokenizer tok = qa.tokenizer(loaded, lowerCasing);
+        VocabularyOptions.Loaded read = qa.load(setup.model, lowerCasing);
+        LoadedModel loaded = read.model();
+        BertTokenizer tok = read.tokenizer();
 
         List<Prediction> answers;
         List<SquadData.Question> questions = new ArrayList<>();

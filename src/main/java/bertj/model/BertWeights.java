@@ -46,9 +46,28 @@ public record BertWeights(BertConfig config, Embeddings embeddings, List<Layer> 
                 double[] all = parts.stream().flatMapToDouble(t -> java.util.Arrays.stream(t.toDoubles())).toArray();
                 return Tensor.ofDoubles(shape, all);
             }
+            if (shape.length == 2 && parts.stream().allMatch(t -> t.transposeOf() != null)) return concatTransposed(parts, shape);
             java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(parts.stream().mapToInt(t -> t.bytes().remaining()).sum());
             for (Tensor t : parts) out.put(t.bytes());
             return new Tensor(dtype, shape, out.flip());
+        }
+
+        /**
+         * concatRows of transposes (ONNX's query, key and value weights): the transpose of their matrices side by
+         * side, a row copy per matrix and row, so that the stacked weight is made lazily too (Tensor.transposed).
+         */
+        private static Tensor concatTransposed(List<Tensor> parts, int[] shape) {
+            int rows = shape[1], w = parts.get(0).dtype().bytes(); // the matrices' rows: the weights' input width
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(Math.multiplyExact(Math.multiplyExact(rows, shape[0]), w));
+            java.nio.ByteBuffer[] src = new java.nio.ByteBuffer[parts.size()];
+            for (int i = 0; i < src.length; i++) src[i] = parts.get(i).transposeOf().bytes();
+            for (int r = 0; r < rows; r++) {
+                for (int i = 0; i < src.length; i++) {
+                    int width = parts.get(i).dim(0) * w;
+                    out.put(src[i].slice(r * width, width));
+                }
+            }
+            return Tensor.transposed(new Tensor(parts.get(0).dtype(), new int[] {rows, shape[0]}, out.flip()));
         }
     }
 

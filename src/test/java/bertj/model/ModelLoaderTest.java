@@ -88,4 +88,54 @@ class ModelLoaderTest {
         assertTrue(m.warnings().stream().anyMatch(w -> w.contains("encoder.layer.0.attention.self.rotary")), m.warnings().toString());
         assertTrue(m.warnings().stream().anyMatch(w -> w.contains("cls.predictions.bias")), m.warnings().toString());
     }
+
+    /**
+     * Weights must be finite: every kind of non-finite float32 and float64 (±infinity, quiet and signalling NaNs,
+     * NaNs with any payload and sign) at every place of tensors of even and odd length is refused by the bit test
+     * and named by the message; the largest finite values, subnormals and zeros pass.
+     */
+    @Test
+    void nonFiniteWeightsAreRefusedWhereverTheyAre() throws Exception {
+        int[] bad32 = {0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0x7fbfffff, 0xffffffff};
+        int[] good32 = {0x7f7fffff, 0xff7fffff, 0x00000001, 0x80000001, 0x007fffff, 0, 0x80000000, 0x3f800000};
+        long[] bad64 = {0x7ff0000000000000L, 0xfff0000000000000L, 0x7ff8000000000000L, 0x7ff0000000000001L, 0xffffffffffffffffL};
+        long[] good64 = {0x7fefffffffffffffL, 0xffefffffffffffffL, 1L, 0x8000000000000001L, 0L, 0x3ff0000000000000L};
+        for (int n : new int[] {1, 2, 3, 7, 8, 9, 16, 17}) {
+            float[] clean = new float[n];
+            double[] clean64 = new double[n];
+            java.util.Random r = new java.util.Random(n);
+            for (int i = 0; i < n; i++) {
+                clean[i] = Float.intBitsToFloat(good32[r.nextInt(good32.length)]);
+                clean64[i] = Double.longBitsToDouble(good64[r.nextInt(good64.length)]);
+            }
+            ModelLoader.checkFinite("m", "w", Tensor.ofFloats(new int[] {n}, clean));
+            ModelLoader.checkFinite("m", "w", Tensor.ofDoubles(new int[] {n}, clean64));
+            for (int i = 0; i < n; i++) {
+                for (int bits : bad32) {
+                    float[] f = clean.clone();
+                    f[i] = Float.intBitsToFloat(bits);
+                    Tensor t = Tensor.ofFloats(new int[] {1, n}, f);
+                    ModelFileException e = assertThrows(ModelFileException.class, () -> ModelLoader.checkFinite("m", "w", t),
+                            n + " values, " + Integer.toHexString(bits) + " at " + i);
+                    assertEquals("m: w holds " + (double) f[i] + " at flat index " + i + " (shape [1, " + n + "]); weights must be finite",
+                            e.getMessage());
+                }
+                for (long bits : bad64) {
+                    double[] d = clean64.clone();
+                    d[i] = Double.longBitsToDouble(bits);
+                    Tensor t = Tensor.ofDoubles(new int[] {n}, d);
+                    assertThrows(ModelFileException.class, () -> ModelLoader.checkFinite("m", "w", t), n + " doubles, " + Long.toHexString(bits) + " at " + i);
+                }
+            }
+        }
+        // and through a model file: a NaN in one weight
+        Map<String, Tensor> t = RandomBert.tensors(RandomBert.TINY, 5);
+        Tensor w = t.get("encoder.layer.1.output.dense.weight");
+        float[] v = w.toFloats();
+        v[v.length - 1] = Float.NaN;
+        t.put("encoder.layer.1.output.dense.weight", Tensor.ofFloats(w.shape(), v));
+        Path p = file(t);
+        ModelFileException e = assertThrows(ModelFileException.class, () -> ModelLoader.load(p, new ModelLoader.Options(null, 4, null)));
+        assertTrue(e.getMessage().contains("encoder.layer.1.output.dense.weight holds NaN at flat index " + (v.length - 1)), e.getMessage());
+    }
 }

@@ -219,7 +219,25 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Param linear(BertWeights.Linear w) {
+        Tensor m = w.weight().transposeOf();
+        if (m != null) return packInputMajor(w.out(), w.in(), m.toFloats(), w.bias().toFloats());
         return pack(w.out(), w.in(), w.weight().toFloats(), w.bias().toFloats());
+    }
+
+    /**
+     * {@link #pack} of W given as Wᵀ [in, out] (an ONNX MatMul weight, Tensor.transposed): a panel's row k is
+     * Wᵀ's row k, a copy per row and panel, where W [out, in] needs a gather with stride {@code in}.
+     */
+    Linear packInputMajor(int out, int in, float[] weightT, float[] bias) {
+        int nr = kernels.panelWidth(), panels = (out + nr - 1) / nr;
+        float[] packed = new float[panels * in * nr];
+        float[] paddedBias = new float[panels * nr];
+        for (int p = 0; p < panels; p++) {
+            int n0 = p * nr, width = Math.min(nr, out - n0);
+            for (int k = 0; k < in; k++) System.arraycopy(weightT, k * out + n0, packed, (p * in + k) * nr, width);
+        }
+        System.arraycopy(bias, 0, paddedBias, 0, out);
+        return new Linear(out, in, panels, packed, paddedBias);
     }
 
     /** Packs W [out, in] (row-major) and b [out] into the panel layout. */

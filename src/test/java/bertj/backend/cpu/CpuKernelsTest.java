@@ -13,6 +13,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -103,6 +106,46 @@ class CpuKernelsTest {
                 }
             }
         }
+    }
+
+    /**
+     * An ONNX MatMul weight comes as Wᵀ [in, out] (Tensor.transposed): packed from it directly, the panels are
+     * those of W [out, in], at panel-edge widths too, for both kernel kinds; and through the backend's linear()
+     * the transpose's bytes are never made. Stacking transposes (query, key, value) keeps them lazy and equal.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"vector", "scalar"})
+    void inputMajorWeightsPackAsTheirTranspose(String which) throws Exception {
+        Random rnd = new Random(PyTorch.seed("cpu pack transposed " + which));
+        try (CpuBackend be = new CpuBackend(1, kernels(which))) {
+            for (int[] sh : new int[][] {{288, 288}, {288, 1152}, {7, 33}, {64, 50}, {1, 17}, {288, 2}, {5, 1}}) {
+                int k = sh[0], n = sh[1];
+                float[] wt = normal(rnd, k * n, 1.0), b = normal(rnd, n, 0.1);
+                bertj.readers.Tensor t = bertj.readers.Tensor.transposed(bertj.readers.Tensor.ofFloats(new int[] {k, n}, wt));
+                CpuBackend.Linear direct = (CpuBackend.Linear) be.linear(new bertj.model.BertWeights.Linear(t,
+                        bertj.readers.Tensor.ofFloats(new int[] {n}, b)));
+                CpuBackend.Linear gathered = be.pack(n, k, t.toFloats(), b);
+                assertEquals(gathered.panels(), direct.panels());
+                assertArrayEquals(gathered.weight(), direct.weight(), 0f, k + "x" + n);
+                assertArrayEquals(gathered.bias(), direct.bias(), 0f, k + "x" + n);
+            }
+        }
+        // never made: linear() above read the matrix; a fresh transposed tensor has no bytes until asked
+        bertj.readers.Tensor m = bertj.readers.Tensor.ofFloats(new int[] {2, 3}, new float[] {1, 2, 3, 4, 5, 6});
+        bertj.readers.Tensor t = bertj.readers.Tensor.transposed(m);
+        assertEquals("F32[3, 2]", t.toString());
+        assertSame(m, t.transposeOf());
+        assertSame(m, bertj.readers.Tensor.transposed(t));
+        assertArrayEquals(new float[] {1, 4, 2, 5, 3, 6}, t.toFloats(), 0f);
+        assertArrayEquals(new double[] {1, 4, 2, 5, 3, 6}, t.toDoubles(), 0);
+        // stacked transposes: equal to stacking the made ones, and still lazy
+        bertj.readers.Tensor m2 = bertj.readers.Tensor.ofFloats(new int[] {2, 1}, new float[] {7, 8});
+        bertj.model.BertWeights.Linear s = bertj.model.BertWeights.Linear.stacked(
+                new bertj.model.BertWeights.Linear(t, bertj.readers.Tensor.ofFloats(new int[] {3}, new float[3])),
+                new bertj.model.BertWeights.Linear(bertj.readers.Tensor.transposed(m2), bertj.readers.Tensor.ofFloats(new int[] {1}, new float[1])));
+        assertNotNull(s.weight().transposeOf());
+        assertArrayEquals(new int[] {4, 2}, s.weight().shape());
+        assertArrayEquals(new float[] {1, 4, 2, 5, 3, 6, 7, 8}, s.weight().toFloats(), 0f);
     }
 
     /** Float64 attention for one sequence and head: softmax(q kᵀ/√d + mask) v. */
