@@ -21,7 +21,6 @@ import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -110,18 +109,23 @@ class QaJobTest {
         assertEquals(bad.size(), stats.errors());
         // Windows of several questions share passes: far fewer passes than windows.
         assertTrue(stats.passes() < n / 2, stats.summary());
-        // Negative control: the other GELU (erf; NVIDIA's checkpoints use tanh) moves every score, and the comparison sees it.
+        // Negative control: the other GELU (erf; NVIDIA's checkpoints use tanh) moves the scores, and the comparison
+        // sees it. Not every score moves: with the checkpoint seed 455694635 and the questions seed 61000143, row 3's
+        // score came out bit-identical under both forms (they agree in float32 wherever |x| is large); the other
+        // nine moved. So most of the rows must move, not all.
         var erf = ModelLoader.load(dir.resolve("bert.pt"), new ModelLoader.Options(bertj.model.GeluForm.ERF, null, null));
         try (QuestionAnswerer other = QuestionAnswerer.of(erf, tok, Backends.create("cpu"), QaSettings.RUN_SQUAD, 16)) {
-            int compared = 0;
+            int compared = 0, moved = 0;
             for (int i = 0; i < 10; i++) {
                 Answer a = other.answer(qc.get(i)[0], qc.get(i)[1]);
                 Row o = out.get(i);
                 if (a == null || o.getAs("score") == null) continue;
-                assertNotEquals(a.score(), (double) o.getAs("score"), "row " + i);
+                if (a.score() != (double) o.getAs("score")) moved++;
                 compared++;
             }
+            System.out.println("[spark qa] negative control, erf GELU: " + moved + " of " + compared + " scores moved");
             assertTrue(compared >= 5, "compared " + compared);
+            assertTrue(moved >= compared - 2, "the erf GELU moved only " + moved + " of " + compared + " scores");
         }
     }
 }
