@@ -29,7 +29,13 @@ import java.util.Map;
  * are below {@link #MAX_ID} (the id → token table is an array sized by the largest id).
  */
 public final class Vocabulary {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Field names are neither canonicalized nor interned: a tokenizer.json's are 30 000 distinct tokens read once,
+     * and Jackson's symbol table and String.intern were a fifth of reading one in a new JVM.
+     */
+    private static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+            .disable(com.fasterxml.jackson.core.JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
+            .disable(com.fasterxml.jackson.core.JsonFactory.Feature.INTERN_FIELD_NAMES).build());
     private static final List<String> BERT_SPECIALS = List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]");
     /** Ids must be below this: 16,777,216, some 500 times BERT's 30,522 tokens. */
     public static final int MAX_ID = 1 << 24;
@@ -56,19 +62,27 @@ public final class Vocabulary {
     private Vocabulary(String source, Map<String, Integer> ids, String unk, String prefix, int maxInputChars,
                        List<String> specialTokens, Normalization normalization) {
         this.source = source;
-        this.ids = Map.copyOf(ids);
+        // ids is the caller's own new map, not kept elsewhere; not copied (Map.copyOf of 30 522 entries, and the
+        // separate passes over them this once took, were a third of reading a tokenizer.json in a new JVM, where
+        // this runs interpreted)
+        this.ids = java.util.Collections.unmodifiableMap(ids);
+        this.specialTokens = List.copyOf(specialTokens);
         int max = -1, longest = 0;
-        for (int id : ids.values()) max = Math.max(max, id);
-        for (String t : ids.keySet()) longest = Math.max(longest, t.length());
+        boolean cased = false;
+        for (Map.Entry<String, Integer> e : ids.entrySet()) {
+            String t = e.getKey();
+            max = Math.max(max, e.getValue());
+            longest = Math.max(longest, t.length());
+            if (!cased && changedByLowerCase(t) && !this.specialTokens.contains(t)) cased = true;
+        }
         this.maxTokenLength = longest;
+        this.casedTokens = cased;
         this.tokens = new String[max + 1];
         for (Map.Entry<String, Integer> e : ids.entrySet()) tokens[e.getValue()] = e.getKey();
         this.unk = unk;
         this.prefix = prefix;
         this.maxInputChars = maxInputChars;
-        this.specialTokens = List.copyOf(specialTokens);
         this.normalization = normalization;
-        this.casedTokens = ids.keySet().stream().anyMatch(t -> !this.specialTokens.contains(t) && changedByLowerCase(t));
         List<String> missing = new ArrayList<>();
         for (String t : new String[] {unk, "[CLS]", "[SEP]"}) {
             if (!ids.containsKey(t)) missing.add(t);
@@ -250,6 +264,12 @@ public final class Vocabulary {
     private static boolean changedByLowerCase(String token) {
         if (token.startsWith("[") && token.endsWith("]")) return false;
         for (int i = 0; i < token.length(); ) {
+            char ch = token.charAt(i);
+            if (ch < 0x80) { // ASCII: only A–Z change
+                if (ch >= 'A' && ch <= 'Z') return true;
+                i++;
+                continue;
+            }
             int c = token.codePointAt(i);
             if (Character.toLowerCase(c) != c) return true;
             i += Character.charCount(c);
