@@ -50,7 +50,7 @@ public final class EmbedCommand implements Callable<Integer> {
     /**
      * Texts given as arguments are embedded with the JIT warmed up in the background while the model loads only
      * when they hold this many characters in all. For less the warm-up's compiling takes more than it saves:
-     * measured on all-MiniLM-L6-v2 (2 cores, medians of 5–6 runs each way), one text of 11 characters took 2.19 s
+     * measured on all-MiniLM-L6-v2 (2 cores, medians of 4–6 runs each way), one text of 11 characters took 2.19 s
      * with it and 1.83 s without, one of 171 characters 2.47 and 2.41 s, 8 texts of 618 characters 2.81 and
      * 3.12 s, 300 texts 8.8 and 9.6 s. A file (--input-file) is always warmed up for.
      */
