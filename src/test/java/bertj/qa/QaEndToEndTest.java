@@ -104,21 +104,33 @@ class QaEndToEndTest {
         assertEquals(cases().size(), n);
     }
 
-    /** Negative control of SCORE_TOLERANCE: the same question with the erf GELU (NVIDIA's checkpoints use tanh). */
+    /**
+     * Negative control of SCORE_TOLERANCE: the same questions with the erf GELU (NVIDIA's checkpoints use tanh). On
+     * every case, since one alone is not enough: with the checkpoint seed 52900937 the first case's score moved by
+     * only 7.0e-7 (the two forms agree in float32 wherever |x| is large), and a seed had one QA score come out
+     * bit-identical under both forms in QaJobTest. The control holds when some case's top answer moves beyond the
+     * tolerance or changes.
+     */
     @Test
     void theWrongGeluMissesTheScoreTolerance() throws IOException {
-        Case c = cases().get(0);
-        JsonNode py = python(List.of(c.example()), c.settings()).get(0).get("nbest").get(0);
-        double pyScore = py.get("start_logit").asDouble() + py.get("end_logit").asDouble();
-        Cli.Result r = Cli.run("qa", "--model", checkpoint.toString(), "--vocab", vocab.toString(), "--question", c.example().question(),
-                "--context", c.example().context(), "--json", "--gelu", "erf");
-        assertEquals(0, r.code(), r.err());
-        JsonNode ours = JSON.readTree(r.out());
-        double d = Math.abs(ours.get("score").asDouble() - pyScore);
-        System.out.printf("wrong GELU: score %.6f vs PyTorch %.6f (|difference| %.2e, tolerance %.0e)%n", ours.get("score").asDouble(),
-                pyScore, d, SCORE_TOLERANCE);
-        assertTrue(d > SCORE_TOLERANCE || !ours.get("answer").asText().equals(py.get("text").asText()),
-                "the erf GELU passed for tanh: score within " + d);
+        double worst = 0;
+        boolean changed = false;
+        for (Case c : cases()) {
+            JsonNode py = python(List.of(c.example()), c.settings()).get(0).get("nbest").get(0);
+            double pyScore = py.get("start_logit").asDouble() + py.get("end_logit").asDouble();
+            List<String> args = new ArrayList<>(List.of("qa", "--model", checkpoint.toString(), "--vocab", vocab.toString(),
+                    "--question", c.example().question(), "--context", c.example().context(), "--json", "--gelu", "erf"));
+            args.addAll(List.of(c.settings()));
+            Cli.Result r = Cli.run(args.toArray(String[]::new));
+            assertEquals(0, r.code(), r.err());
+            JsonNode ours = JSON.readTree(r.out());
+            double d = Math.abs(ours.get("score").asDouble() - pyScore);
+            System.out.printf("wrong GELU, %s: score %.6f vs PyTorch %.6f (|difference| %.2e, tolerance %.0e)%n", c.example().id(),
+                    ours.get("score").asDouble(), pyScore, d, SCORE_TOLERANCE);
+            worst = Math.max(worst, d);
+            changed |= !ours.get("answer").asText().equals(py.get("text").asText());
+        }
+        assertTrue(worst > SCORE_TOLERANCE || changed, "the erf GELU passed for tanh: every score within " + worst);
     }
 
     /**
