@@ -22,12 +22,10 @@ public class VocabularyOptions {
     @Mixin
     CasingOptions casing;
 
-    /** The tokenizer of --vocab, else of the vocabulary beside the model; cased by {@link BertTokenizer#of}'s rule. */
-    BertTokenizer tokenizer(LoadedModel m) {
-        return tokenizer(m, LowerCasing.HF);
-    }
-
-    /** The same, lower-casing (when uncased) as {@code l} says. */
+    /**
+     * The tokenizer of --vocab, else of the vocabulary beside the model; cased by {@link BertTokenizer#of}'s rule,
+     * lower-casing (when uncased) as {@code l} says.
+     */
     BertTokenizer tokenizer(LoadedModel m, LowerCasing l) {
         return BertTokenizer.load(m.vocabulary(vocab), casing.cased(), l);
     }
