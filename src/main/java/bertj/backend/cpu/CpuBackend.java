@@ -30,7 +30,17 @@ import java.util.List;
  * </ul>
  * The inner loops are {@link VectorKernels} when the JVM has the jdk.incubator.vector module
  * ({@code --add-modules jdk.incubator.vector}; the bertj launcher and the tests pass it), else the plain-Java
- * {@link ScalarKernels}: as accurate, about 40 times slower. {@link #kernels()} says which.
+ * {@link ScalarKernels}: the same results as 8-float vector kernels, 25–40 times slower. {@link #kernels()} says which.
+ *
+ * <p><b>Cold start.</b> Until C2 has compiled the vector kernels, a new JVM runs them interpreted or in C1 with
+ * every vector a heap object: its first small forward passes are slower in the Vector API than in plain loops (the
+ * embedding of one MiniLM text of 25 tokens in a fresh JVM: 0.68–0.92 s against 0.28–0.36 s). So the first
+ * {@value #COLD_FLOPS_DEFAULT} floating-point operations of a JVM's ops ({@code -Dbertj.cpu.coldFlops=N}; 0 turns
+ * it off) run on the vector kernels' plain-Java twin ({@link ScalarKernels}), which gives the same results bit for
+ * bit (ColdStartTest). A pass whose products alone need more than what is left, or an op larger than it, ends the
+ * cold start: the twin is for the first small passes (a text, a question), not for a corpus. The background
+ * {@link #warmUpInBackground warm-up} keeps compiling the vector kernels meanwhile. A benchmark of warm passes
+ * calls {@link #endColdStart()}. Measured in docs/performance.md ("Cold start on a plain-Java twin").
  *
  * <p>Not for concurrent callers (see {@link Backend}): a pass begun while another thread's is running, or an op
  * called from a thread other than the pass's, is an {@link IllegalStateException}.
@@ -68,6 +78,8 @@ public final class CpuBackend implements Backend {
     }
 
     private final Kernels kernels;
+    /** {@link ScalarKernels}' twin of {@link #kernels} for the cold start, or null (no vector kernels). */
+    private final Kernels cold;
     private final WorkerPool pool;
     private final float[][] scratch;
     /** Workspace arrays free for the next matrix, and every array handed out in the current pass. */
@@ -95,6 +107,7 @@ public final class CpuBackend implements Backend {
     CpuBackend(int threads, Kernels kernels) {
         if (threads < 0) throw new IllegalArgumentException("threads must be 0 (all cores) or positive, got " + threads);
         this.kernels = kernels;
+        this.cold = vectorApiAvailable() && kernels instanceof VectorKernels v ? v.twin() : null;
         int t = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
         this.pool = new WorkerPool(t);
         this.scratch = new float[t][];
@@ -123,10 +136,56 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * Set by the first pass of a backend that is not a warm-up's: from then on real work triggers the JIT, and a
-     * warm-up in the background only takes a core from it, so it stops at its next round.
+     * Set by the first op of a backend that is not a warm-up's and runs the vector kernels: from then on real work
+     * triggers the JIT, and a warm-up in the background only takes a core from it, so it stops at its next round.
      */
     private static volatile boolean workStarted;
+
+    /** Floating-point operations of a JVM's first ops that run on the cold-start twin (see the class comment). */
+    static final long COLD_FLOPS_DEFAULT = 2_000_000_000L;
+    private static final java.util.concurrent.atomic.AtomicLong coldFlops =
+            new java.util.concurrent.atomic.AtomicLong(Math.max(0, Long.getLong("bertj.cpu.coldFlops", COLD_FLOPS_DEFAULT)));
+
+    /**
+     * Ends this JVM's cold start (see the class comment): from now on every op runs the vector kernels. For
+     * benchmarks of warm passes, so that their first timed passes are not the twin's; results do not change.
+     */
+    public static void endColdStart() {
+        coldFlops.set(0);
+    }
+
+    /** Sets what is left of the cold start to {@code flops} and returns what was left (tests). */
+    static long coldStart(long flops) {
+        return coldFlops.getAndSet(flops);
+    }
+
+    /** Weights of the linear layers packed by this backend (Σ in · out): a pass costs about 2 · tokens · this. */
+    private volatile long packedWeights;
+
+    /**
+     * At a pass's start: a pass the cold start's twin cannot finish (its products alone are more than what is left)
+     * ends the cold start, so that it runs on the vector kernels from its first op, not from the middle.
+     */
+    private void coldStartFor(Batch batch) {
+        if (cold != null && !warmingUp && coldFlops.get() > 0 && 2L * batch.tokens() * packedWeights > coldFlops.get()) {
+            coldFlops.set(0);
+        }
+    }
+
+    /** The kernels for an op of about {@code flops} floating-point operations: the twin while the cold start lasts. */
+    private Kernels kernelsFor(long flops) {
+        if (cold != null && !warmingUp) {
+            for (long left = coldFlops.get(); left > 0; left = coldFlops.get()) {
+                if (flops > left) {
+                    coldFlops.set(0); // the first op too large for what is left ends the cold start
+                    break;
+                }
+                if (coldFlops.compareAndSet(left, left - flops)) return cold;
+            }
+        }
+        if (!warmingUp && !workStarted) workStarted = true;
+        return kernels;
+    }
     /** This backend is a warm-up's own. */
     private boolean warmingUp;
 
@@ -237,6 +296,7 @@ public final class CpuBackend implements Backend {
             for (int k = 0; k < in; k++) System.arraycopy(weightT, k * out + n0, packed, (p * in + k) * nr, width);
         }
         System.arraycopy(bias, 0, paddedBias, 0, out);
+        packedWeights += (long) in * out;
         return new Linear(out, in, panels, packed, paddedBias);
     }
 
@@ -250,6 +310,7 @@ public final class CpuBackend implements Backend {
             for (int k = 0; k < in; k++) packed[(p * in + k) * nr + j] = weight[n * in + k];
             paddedBias[n] = bias[n];
         }
+        packedWeights += (long) in * out;
         return new Linear(out, in, panels, packed, paddedBias);
     }
 
@@ -267,7 +328,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void begin(Batch batch) {
-        if (!warmingUp && !workStarted) workStarted = true;
+        coldStartFor(batch);
         synchronized (this) {
             Thread t = owner;
             if (t != null) {
@@ -387,6 +448,7 @@ public final class CpuBackend implements Backend {
         job.position = (Values) position;
         job.tokenType = (Values) tokenType;
         job.set(null, null, y, (Values) gamma, (Values) beta, (float) eps);
+        job.k = kernelsFor(10L * y.rows * y.cols);
         pool.run(job.tasks(), job);
         job.clear();
         return y;
@@ -420,6 +482,7 @@ public final class CpuBackend implements Backend {
         job.heads = heads;
         job.d = hidden / heads;
         job.scale = (float) (1.0 / Math.sqrt(job.d));
+        job.k = kernelsFor(4L * batch.tokens() * batch.seqLen() * hidden);
         job.qBlocks = (batch.seqLen() + kernels.queryBlock() - 1) / kernels.queryBlock();
         // Tasks are (sequence, head, group of query blocks); each task first lays out its head's keys and values
         // for the blocks (attentionKeys), so groups are few and large, but at least 8 tasks per thread in all so
@@ -429,6 +492,7 @@ public final class CpuBackend implements Backend {
         pool.run(heads2 * job.groups, job);
         job.qkv = job.ctx = null;
         job.batch = null;
+        job.k = null;
         return ctx;
     }
 
@@ -490,6 +554,7 @@ public final class CpuBackend implements Backend {
         Mat a = (Mat) x, r = (Mat) residual;
         Mat y = take(a.rows, a.cols);
         rowsJob.set(a, r, y, (Values) gamma, (Values) beta, (float) eps);
+        rowsJob.k = kernelsFor(10L * y.rows * y.cols);
         pool.run(rowsJob.tasks(), rowsJob);
         rowsJob.clear();
         return y;
@@ -550,6 +615,7 @@ public final class CpuBackend implements Backend {
         float eps;
         Linear l;
         Epilogue epilogue;
+        Kernels k;
         int rows, blocks, rowTasks, panelTasks, tasks;
 
         void prepare(Mat a, Linear l, Mat y, Epilogue epilogue) {
@@ -558,6 +624,7 @@ public final class CpuBackend implements Backend {
             this.l = l;
             this.epilogue = epilogue;
             this.rows = a.rows;
+            this.k = kernelsFor(2L * a.rows * l.in() * l.out());
             int mr = kernels.rowBlock();
             blocks = (rows + mr - 1) / mr;
             split(false);
@@ -598,6 +665,7 @@ public final class CpuBackend implements Backend {
         void clear() {
             x = y = r = gamma = beta = null;
             l = null;
+            k = null;
         }
 
         @Override
@@ -605,9 +673,9 @@ public final class CpuBackend implements Backend {
             int rt = task % rowTasks, pt = task / rowTasks, mr = kernels.rowBlock();
             int r0 = (int) ((long) rt * blocks / rowTasks) * mr, r1 = Math.min(rows, (int) ((long) (rt + 1) * blocks / rowTasks) * mr);
             int p0 = (int) ((long) pt * l.panels() / panelTasks), p1 = (int) ((long) (pt + 1) * l.panels() / panelTasks);
-            kernels.linear(x, l.in(), l.weight(), l.bias(), y, l.out(), r0, r1, p0, p1, epilogue,
-                    scratch(worker, kernels.linearScratch()));
-            if (r != null) kernels.addLayerNorm(y, r, y, l.out(), r0, r1, gamma, beta, eps);
+            k.linear(x, l.in(), l.weight(), l.bias(), y, l.out(), r0, r1, p0, p1, epilogue,
+                    scratch(worker, k.linearScratch()));
+            if (r != null) k.addLayerNorm(y, r, y, l.out(), r0, r1, gamma, beta, eps);
         }
     }
 
@@ -615,6 +683,7 @@ public final class CpuBackend implements Backend {
     private final class AttentionJob implements WorkerPool.Body {
         float[] qkv, ctx;
         Batch batch;
+        Kernels k;
         int hidden, heads, d, qBlocks, groups;
         float scale;
 
@@ -623,10 +692,10 @@ public final class CpuBackend implements Backend {
             int g = task % groups, bh = task / groups, h = bh % heads, b = bh / heads;
             int s = batch.seqLen(), qb = kernels.queryBlock();
             int blk0 = (int) ((long) g * qBlocks / groups), blk1 = (int) ((long) (g + 1) * qBlocks / groups);
-            float[] sc = scratch(worker, kernels.attentionScratch(d, s));
-            kernels.attentionKeys(qkv, hidden, d, b * s, h * d, keys[b], sc);
+            float[] sc = scratch(worker, k.attentionScratch(d, s));
+            k.attentionKeys(qkv, hidden, d, b * s, h * d, keys[b], sc);
             for (int blk = blk0; blk < blk1; blk++) {
-                kernels.attention(qkv, ctx, hidden, d, s, b * s, h * d, keys[b], maskAdd, blk * qb, scale, sc);
+                k.attention(qkv, ctx, hidden, d, s, b * s, h * d, keys[b], maskAdd, blk * qb, scale, sc);
             }
         }
     }
@@ -640,6 +709,7 @@ public final class CpuBackend implements Backend {
         boolean embed;
         Batch batch;
         Values word, position, tokenType;
+        Kernels k;
 
         void set(Mat x, Mat r, Mat y, Values gamma, Values beta, float eps) {
             this.x = x;
@@ -656,6 +726,7 @@ public final class CpuBackend implements Backend {
 
         void clear() {
             x = r = y = null;
+            k = null;
             embed = false;
             batch = null;
             word = position = tokenType = null;
@@ -671,9 +742,9 @@ public final class CpuBackend implements Backend {
                     int wo = batch.inputIds()[row] * h, po = (row % batch.seqLen()) * h, to = batch.tokenTypeIds()[row] * h;
                     for (int c = 0; c < h; c++) out[row * h + c] = wd[wo + c] + pd[po + c] + td[to + c];
                 }
-                kernels.addLayerNorm(out, null, out, h, r0, r1, gamma, beta, eps);
+                k.addLayerNorm(out, null, out, h, r0, r1, gamma, beta, eps);
             } else {
-                kernels.addLayerNorm(x.data, r.data, y.data, h, r0, r1, gamma, beta, eps);
+                k.addLayerNorm(x.data, r.data, y.data, h, r0, r1, gamma, beta, eps);
             }
         }
     }

@@ -6,7 +6,8 @@ import bertj.backend.Backend.Epilogue;
  * The inner loops of the cpu backend, on plain float arrays. {@link CpuBackend} owns the memory and splits
  * the work into tasks; a Kernels implementation does one task. Two implementations compute the same thing:
  * {@link VectorKernels} (jdk.incubator.vector, the fast path) and {@link ScalarKernels} (plain Java, used when
- * the Vector API module is not available).
+ * the Vector API module is not available, and for a JVM's first small ops while the vector kernels compile), with
+ * the same results bit for bit for the same vector length.
  *
  * <p>Layouts shared by both:
  * <ul>

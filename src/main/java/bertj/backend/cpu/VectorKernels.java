@@ -28,7 +28,7 @@ import jdk.incubator.vector.VectorSpecies;
  * never vectors: a vector passed to or returned from a call the JIT does not inline is boxed on the heap.
  *
  * <p>The same ops, written plainly: {@link bertj.backend.reference.ReferenceBackend} (float64) and
- * {@link ScalarKernels}; checked against float64 arithmetic at awkward shapes in CpuKernelsTest and against
+ * {@link ScalarKernels} (float32, this class's results bit for bit: {@link #twin()}, ColdStartTest); checked against float64 arithmetic at awkward shapes in CpuKernelsTest and against
  * PyTorch float32 in CpuBackendParityTest; timed by src/bench/java/bertj/backend/cpu/KernelBench (docs/performance.md).
  */
 final class VectorKernels implements Kernels {
@@ -58,6 +58,11 @@ final class VectorKernels implements Kernels {
     @Override
     public String description() {
         return "Vector API, " + F.vectorBitSize() + "-bit";
+    }
+
+    /** The plain-Java twin of these kernels, with the same results bit for bit: {@link ScalarKernels} for VL and MR. */
+    Kernels twin() {
+        return new ScalarKernels(VL, MR, description());
     }
 
     @Override

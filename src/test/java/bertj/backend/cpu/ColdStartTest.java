@@ -1,0 +1,137 @@
+package bertj.backend.cpu;
+
+import bertj.backend.Backend.Epilogue;
+import bertj.backend.Batch;
+import bertj.encoder.BertEncoder;
+import bertj.model.LoadedModel;
+import bertj.model.ModelLoader;
+import bertj.testing.PyTorch;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The cold start's twin ({@link VectorKernels#twin()}, plain Java) against the vector kernels, bit for bit, op by op
+ * at shapes that reach every tail of theirs; and a whole pass of a real model with the cold start on and off.
+ * (The test JVMs run with -Dbertj.cpu.coldFlops=0, so that every other test exercises the vector kernels.)
+ */
+class ColdStartTest {
+    private final VectorKernels vector = new VectorKernels();
+    private final Kernels twin = vector.twin();
+
+    private static float[] normal(Random r, int n, double std) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) (std * r.nextGaussian());
+        return v;
+    }
+
+    private static int[] bits(float[] a) {
+        int[] b = new int[a.length];
+        for (int i = 0; i < a.length; i++) b[i] = Float.floatToRawIntBits(a[i]);
+        return b;
+    }
+
+    @Test
+    void theTwinsLinearLayersAreTheVectorKernelsBitForBit() {
+        Random rnd = new Random(PyTorch.seed("cold start linear"));
+        // rows past the micro-kernel's tile and its tails, widths past a panel's edge, K of 1
+        int[][] shapes = {{1, 288, 288}, {13, 288, 1152}, {37, 1152, 288}, {12, 7, 33}, {5, 288, 2}, {25, 1, 17}, {7, 64, 50}};
+        try (CpuBackend be = new CpuBackend(1, vector)) {
+            for (int[] sh : shapes) {
+                int m = sh[0], k = sh[1], n = sh[2];
+                // std 6 reaches GELU's clamps (exp's at |2u| > 87, erf's at |x| > 4√2) as well as its middle
+                for (double std : new double[] {1.0, 6.0}) {
+                    float[] x = normal(rnd, m * k, std), w = normal(rnd, n * k, 1 / Math.sqrt(k)), b = normal(rnd, n, 0.1);
+                    CpuBackend.Linear l = be.pack(n, k, w, b);
+                    for (Epilogue e : Epilogue.values()) {
+                        float[] yv = new float[m * n], yt = new float[m * n];
+                        vector.linear(x, k, l.weight(), l.bias(), yv, n, 0, m, 0, l.panels(), e, new float[vector.linearScratch()]);
+                        twin.linear(x, k, l.weight(), l.bias(), yt, n, 0, m, 0, l.panels(), e, new float[twin.linearScratch()]);
+                        assertArrayEquals(bits(yv), bits(yt), m + "×" + k + "→" + n + " " + e + " std " + std);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void theTwinsLayerNormIsTheVectorKernelsBitForBit() {
+        Random rnd = new Random(PyTorch.seed("cold start layernorm"));
+        for (int cols : new int[] {1, 7, 8, 17, 31, 288, 384}) {
+            int rows = 5;
+            float[] x = normal(rnd, rows * cols, 3.0), r = normal(rnd, rows * cols, 1.0);
+            float[] g = normal(rnd, cols, 1.0), b = normal(rnd, cols, 0.5);
+            for (boolean residual : new boolean[] {false, true}) {
+                float[] yv = new float[rows * cols], yt = new float[rows * cols];
+                vector.addLayerNorm(x, residual ? r : null, yv, cols, 0, rows, g, b, 1e-12f);
+                twin.addLayerNorm(x, residual ? r : null, yt, cols, 0, rows, g, b, 1e-12f);
+                assertArrayEquals(bits(yv), bits(yt), cols + " columns, residual " + residual);
+            }
+        }
+    }
+
+    @Test
+    void theTwinsAttentionIsTheVectorKernelsBitForBit() {
+        Random rnd = new Random(PyTorch.seed("cold start attention"));
+        int qb = vector.queryBlock();
+        assertEquals(qb, twin.queryBlock());
+        // head sizes with and without column tails; sequences shorter than a block, of a block and a tail; keys
+        // cut short by trailing padding; a padded key inside the sequence; scores large enough to need the shift
+        int[][] shapes = {{24, 1, 1}, {24, 37, 37}, {27, 40, 33}, {32, 2 * qb + 3, 2 * qb}, {24, 16, 16}};
+        for (int[] sh : shapes) {
+            int d = sh[0], seq = sh[1], keys = sh[2], heads = 2, hidden = heads * d;
+            for (double std : new double[] {1.0, 8.0}) {
+                float[] qkv = normal(rnd, seq * 3 * hidden, std);
+                float[] mask = new float[seq];
+                if (seq > 4) mask[seq / 2] = -10000f;
+                for (int j = keys; j < seq; j++) mask[j] = -10000f;
+                float scale = (float) (1 / Math.sqrt(d));
+                float[] cv = new float[seq * hidden], ct = new float[seq * hidden];
+                float[] sv = new float[vector.attentionScratch(d, seq)], st = new float[twin.attentionScratch(d, seq)];
+                for (int h = 0; h < heads; h++) {
+                    vector.attentionKeys(qkv, hidden, d, 0, h * d, keys, sv);
+                    twin.attentionKeys(qkv, hidden, d, 0, h * d, keys, st);
+                    for (int i0 = 0; i0 < seq; i0 += qb) {
+                        vector.attention(qkv, cv, hidden, d, seq, 0, h * d, keys, mask, i0, scale, sv);
+                        twin.attention(qkv, ct, hidden, d, seq, 0, h * d, keys, mask, i0, scale, st);
+                    }
+                }
+                assertArrayEquals(bits(cv), bits(ct), "d " + d + ", " + seq + " tokens, " + keys + " keys, std " + std);
+            }
+        }
+    }
+
+    @Test
+    void aPassOnTheTwinGivesTheVectorPassesBits() {
+        LoadedModel m = ModelLoader.load(Path.of("minilm"));
+        int seq = 29;
+        int[] ids = new int[2 * seq], types = new int[2 * seq], mask = new int[2 * seq];
+        Random rnd = new Random(PyTorch.seed("cold start pass"));
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = 1000 + rnd.nextInt(20000);
+            mask[i] = i < seq + 17 ? 1 : 0; // the second sequence is padded after 17 tokens
+        }
+        Batch batch = new Batch(2, seq, ids, types, mask);
+        try (BertEncoder enc = new BertEncoder(m.weights(), new CpuBackend(2))) {
+            CpuBackend.coldStart(0);
+            double[] warm = enc.forward(batch, true, null).lastHidden();
+            long flops = 1_000_000_000_000L;
+            CpuBackend.coldStart(flops);
+            double[] cold = enc.forward(batch, true, null).lastHidden();
+            long used = flops - CpuBackend.coldStart(0);
+            // 6 layers of 29 + 29 tokens, each op on the twin
+            assertTrue(used > 6 * 2 * seq * 2L * 384 * 1536, "the pass ran on the twin: " + used + " flops counted");
+            assertEquals(warm.length, cold.length);
+            for (int i = 0; i < warm.length; i++) {
+                if (Double.doubleToRawLongBits(warm[i]) != Double.doubleToRawLongBits(cold[i])) {
+                    throw new AssertionError("element " + i + ": " + warm[i] + " on the vector kernels, " + cold[i] + " on the twin");
+                }
+            }
+        }
+    }
+}
