@@ -186,6 +186,7 @@ public final class CpuBackend implements Backend {
         if (!warmingUp && !workStarted) workStarted = true;
         return kernels;
     }
+
     /** This backend is a warm-up's own. */
     private boolean warmingUp;
 
