@@ -33,8 +33,7 @@ done
 mkdir -p "$out"
 bench_machine
 bench_build
-echo "== the launcher's start-up cache (made now if the build changed, so that no timed run makes it)"
-./bertj --version
+bench_launcher
 echo "== corpus: $texts texts, $rounds interleaved rounds, $threads threads"
 "${java[@]}" bertj.bench.CorpusBench --out "$out" --bertj "$here/bertj" --texts "$texts" --rounds "$rounds" \
     --threads "$threads" --seed "$seed" 2>&1 | grep -v -E 'WARNING: Using incubator|^SLF4J' | tee "$out/corpus.txt"

@@ -26,6 +26,12 @@ bench_build() {
     java=("$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx8g -cp "$cp")
 }
 
+# The launcher's start-up cache (target/bertj.aot), made now if the build changed, so that no timed run makes it.
+bench_launcher() {
+    echo "== the launcher's start-up cache (made now if the build changed, so that no timed run makes it)"
+    ./bertj --version
+}
+
 # The random NVIDIA-format 4L-288D checkpoint $out/bench.pt (seed $1) and its two ONNX exports.
 bench_model() {
     echo "== model: random NVIDIA-format checkpoint (seed $1), exported to ONNX twice"

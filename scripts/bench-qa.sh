@@ -37,7 +37,7 @@ mkdir -p "$out"
 bench_machine
 bench_build
 bench_model "$seed"
-./bertj --version >/dev/null # the launcher's start-up cache, made now if the build changed
+bench_launcher
 echo "== QA: $questions questions, $rounds interleaved rounds, $threads threads, batches of up to $batch windows"
 "${java[@]}" bertj.bench.QaBench --model "$out/bench.pt" --onnx "$out/bench.onnx" --onnx-fused "$out/bench-fused.onnx" \
     --out "$out" --bertj "$here/bertj" --questions "$questions" --rounds "$rounds" --threads "$threads" --batch "$batch" \

@@ -30,8 +30,7 @@ done
 mkdir -p "$out"
 bench_machine
 bench_build
-echo "== the launcher's start-up cache (made now if the build changed, so that no timed run makes it)"
-./bertj --version
+bench_launcher
 echo "== start-up: $rounds interleaved rounds"
 "$python" - "$out" "$rounds" "$here/bertj" "${java[@]}" <<'PY' | tee "$out/startup.txt"
 import os, re, signal, socket, statistics, subprocess, sys, time

@@ -9,7 +9,7 @@ import bertj.backend.Backend.Epilogue;
  * them, and the same panel layout (panels of 2·vl output columns).
  *
  * <p>Two uses. Where the JVM has no {@code jdk.incubator.vector} module it is the cpu backend's only path (vl = 8),
- * correct and about 40 times slower than the vector one. Where it has the module, it runs a new JVM's first
+ * correct and 25–40 times slower than the vector one. Where it has the module, it runs a new JVM's first
  * small ops (see {@code CpuBackend}'s cold start): until C2 has compiled the vector kernels they run interpreted
  * or in C1 with every vector a heap object, and plain loops are then 2–3 times faster; the results are the
  * same either way, so which of the two ran is never visible in an output.
