@@ -10,7 +10,8 @@
 #
 #   scripts/bench-corpus.sh [--out DIR] [--texts N] [--rounds R] [--threads T] [--seed N]
 #
-# Everything lands in DIR (default bench-out/, ignored by git). Machines here are shared: compare the ratios
+# Everything lands in DIR (default bench-out/, ignored by git): corpus.txt, the texts one per line as `embed
+# --input-file` reads them, and corpus-bench.txt, this run's report. Machines here are shared: compare the ratios
 # measured in the same run, not absolute numbers across runs.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,4 +37,4 @@ bench_build
 bench_launcher
 echo "== corpus: $texts texts, $rounds interleaved rounds, $threads threads"
 "${java[@]}" bertj.bench.CorpusBench --out "$out" --bertj "$here/bertj" --texts "$texts" --rounds "$rounds" \
-    --threads "$threads" --seed "$seed" 2>&1 | grep -v -E 'WARNING: Using incubator|^SLF4J' | tee "$out/corpus.txt"
+    --threads "$threads" --seed "$seed" 2>&1 | grep --line-buffered -v -E 'WARNING: Using incubator|^SLF4J' | tee "$out/corpus-bench.txt"

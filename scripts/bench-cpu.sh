@@ -48,24 +48,24 @@ engines=bertj,ort,ort-fused
 echo "== interleaved comparison: $engines, $threads threads, shapes $shapes"
 "${java[@]}" bertj.bench.Compare --model "$out/bench.pt" --onnx "$out/bench.onnx" --onnx-fused "$out/bench-fused.onnx" \
     --engines "$engines" --threads "$threads" --rounds "$rounds" --seconds "$seconds" --shapes "$shapes" \
-    --python "$python" --project "$here" --json "$out/compare.json" 2>&1 | grep -v 'WARNING: Using incubator' | tee "$out/compare.txt"
+    --python "$python" --project "$here" --json "$out/compare.json" 2>&1 | grep --line-buffered -v 'WARNING: Using incubator' | tee "$out/compare.txt"
 
 if [ "$sweep" = 1 ]; then
     echo "== sweep: cost against sequence length (batch 1) and batch size (seq 128), bertj and ONNX Runtime"
     sweep_shapes=1x16,1x32,1x64,1x128,1x256,1x384,1x512,2x128,4x128,8x128,16x128,32x128
     "${java[@]}" bertj.bench.Compare --model "$out/bench.pt" --onnx "$out/bench.onnx" --onnx-fused "$out/bench-fused.onnx" \
         --engines bertj,ort,ort-fused --threads "$threads" --rounds 3 --seconds 0.5 --shapes "$sweep_shapes" \
-        --json "$out/sweep.json" 2>&1 | grep -v 'WARNING: Using incubator' | tee "$out/sweep.txt"
+        --json "$out/sweep.json" 2>&1 | grep --line-buffered -v 'WARNING: Using incubator' | tee "$out/sweep.txt"
 fi
 if [ "$plot" = 1 ]; then
     "$python" scripts/plot_bench.py "$out/sweep.json" "$out/cost.png"
 fi
 if [ "$jmh" = 1 ]; then
     echo "== JMH microbenchmarks"
-    "${java[@]}" bertj.backend.cpu.KernelBench 2>&1 | grep -v 'WARNING: Using incubator' | tee "$out/jmh.txt"
+    "${java[@]}" bertj.backend.cpu.KernelBench 2>&1 | grep --line-buffered -v 'WARNING: Using incubator' | tee "$out/jmh.txt"
 fi
 if [ "$cputime" = 1 ]; then
     echo "== per-op CPU time on one thread"
-    "${java[@]}" bertj.backend.cpu.CpuTimeBench 9 2>&1 | grep -v 'WARNING: Using incubator' | tee "$out/cpu-time.txt"
+    "${java[@]}" bertj.backend.cpu.CpuTimeBench 9 2>&1 | grep --line-buffered -v 'WARNING: Using incubator' | tee "$out/cpu-time.txt"
 fi
 echo "== results in $out/"

@@ -41,4 +41,4 @@ bench_launcher
 echo "== QA: $questions questions, $rounds interleaved rounds, $threads threads, batches of up to $batch windows"
 "${java[@]}" bertj.bench.QaBench --model "$out/bench.pt" --onnx "$out/bench.onnx" --onnx-fused "$out/bench-fused.onnx" \
     --out "$out" --bertj "$here/bertj" --questions "$questions" --rounds "$rounds" --threads "$threads" --batch "$batch" \
-    2>&1 | grep -v -E 'WARNING: Using incubator|^SLF4J' | tee "$out/qa.txt"
+    2>&1 | grep --line-buffered -v -E 'WARNING: Using incubator|^SLF4J' | tee "$out/qa.txt"

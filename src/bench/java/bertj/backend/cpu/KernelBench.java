@@ -206,8 +206,8 @@ public class KernelBench {
                 String[] kv = run[i].split("=");
                 o.param(kv[0], kv[1]);
             }
-            // the cpu backend's switches (-Dbertj.cpu.mr=4, -Dbertj.cpu.panelsFirst=false, -Dbertj.cpu.vectorBits=…)
-            // reach the forked JVMs
+            // the cpu backend's switches (-Dbertj.cpu.mr=4, -Dbertj.cpu.panelVectors=2, -Dbertj.cpu.panelsFirst=false,
+            // -Dbertj.cpu.vectorBits=…) reach the forked JVMs
             List<String> jvm = new ArrayList<>(List.of("--add-modules=jdk.incubator.vector", "-Xmx4g"));
             for (String key : System.getProperties().stringPropertyNames()) {
                 if (key.startsWith("bertj.cpu.")) jvm.add("-D" + key + "=" + System.getProperty(key));

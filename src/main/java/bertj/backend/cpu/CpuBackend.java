@@ -195,8 +195,9 @@ public final class CpuBackend implements Backend {
         if (!vectorApiAvailable()) return 0;
         java.util.Random r = new java.util.Random(1);
         try (CpuBackend be = new CpuBackend(1)) {
-            // 17 rows: the 12- (AVX-512) or 4-row micro-kernels and the 1-row tail; 70 outputs: a panel edge
-            int rows = 17, in = 256, out = 70;
+            // 23 rows: every micro-kernel's row count (AVX-512: 6, 4, 1 on 4-vector panels, 12, 6, 4, 1 on the
+            // 2-vector last one; AVX2: 6, 4, 1); 70 outputs: a panel edge (AVX-512: 64 + 6 columns, AVX2: 4 · 16 + 6)
+            int rows = 23, in = 256, out = 70;
             Mat x = wrap(rows, in, random(r, rows * in)), res = wrap(rows, out, random(r, rows * out));
             Linear lin = be.pack(out, in, random(r, out * in), random(r, out));
             Values g = new Values(1, out, random(r, out)), b = new Values(1, out, random(r, out));
@@ -640,10 +641,11 @@ public final class CpuBackend implements Backend {
             int target = threads == 1 ? 1 : 4 * threads;
             int l2Blocks = Math.max(1, (256 * 1024) / (4 * l.in()) / mr), fewest = (blocks + l2Blocks - 1) / l2Blocks;
             if (!wholeRows && PANELS_FIRST && fewest == 1 && target > 1) {
-                // all rows in one task's budget: panel groups only (see PANELS_FIRST)
-                rowTasks = 1;
+                // all rows in one task's budget: panel groups (see PANELS_FIRST), and row groups too where the
+                // panels are fewer than the target (288 outputs are 5 panels of 64 on AVX-512: 3 + 2 per thread)
                 panelTasks = Math.min(l.panels(), target);
-                tasks = panelTasks;
+                rowTasks = Math.min(blocks, (target + panelTasks - 1) / panelTasks);
+                tasks = rowTasks * panelTasks;
                 return;
             }
             // Row blocks of MR rows are dealt out evenly (task sizes differ by at most one block).

@@ -6,7 +6,7 @@ import bertj.backend.Backend.Epilogue;
  * {@link Kernels} in plain Java that give {@link VectorKernels}' results bit for bit, for a vector of {@code vl}
  * floats: the same chains of FMAs in the same order (Math.fma is the one rounding of a vector FMA), the same exp,
  * erf and GELU arithmetic, LayerNorm's sums taken over vl lanes and then lane by lane as the vector path takes
- * them, and the same panel layout (panels of 2·vl output columns).
+ * them, and the same panel layout (panels of the vector kernels' width).
  *
  * <p>Two uses. Where the JVM has no {@code jdk.incubator.vector} module it is the cpu backend's only path (vl = 8),
  * correct and 25–40 times slower than the vector one. Where it has the module, it runs a new JVM's first
@@ -20,13 +20,16 @@ final class ScalarKernels implements Kernels {
 
     /** The path of a JVM without the Vector API module: 8-float vectors' arithmetic, one row per task block. */
     ScalarKernels() {
-        this(8, 1, "scalar (start the JVM with --add-modules jdk.incubator.vector for the vector path)");
+        this(8, 16, 1, "scalar (start the JVM with --add-modules jdk.incubator.vector for the vector path)");
     }
 
-    /** The twin of vector kernels of {@code vl} floats whose linear micro-kernel takes {@code mr} rows. */
-    ScalarKernels(int vl, int mr, String description) {
+    /**
+     * The twin of vector kernels of {@code vl} floats whose weight panels are {@code nr} columns wide and whose
+     * linear micro-kernel takes {@code mr} rows.
+     */
+    ScalarKernels(int vl, int nr, int mr, String description) {
         this.vl = vl;
-        this.nr = 2 * vl;
+        this.nr = nr;
         this.mr = mr;
         this.description = description;
     }
@@ -64,8 +67,9 @@ final class ScalarKernels implements Kernels {
         for (int p = panel0; p < panel1; p++) {
             int n0 = p * nr, cols = Math.min(nr, n - n0), wOff = p * kdim * nr;
             for (int r = row0; r < row1; r++) {
-                // 8 columns at a time in locals: 8 independent FMA chains (nr is a multiple of 8)
-                for (int c0 = 0, xo = r * kdim; c0 < nr; c0 += 8) {
+                // 8 columns at a time in locals: 8 independent FMA chains (nr is a multiple of 8; the panel's
+                // zeros past N are not computed, except up to the next multiple of 8)
+                for (int c0 = 0, xo = r * kdim; c0 < cols; c0 += 8) {
                     int bo = n0 + c0;
                     float a0 = bias[bo], a1 = bias[bo + 1], a2 = bias[bo + 2], a3 = bias[bo + 3];
                     float a4 = bias[bo + 4], a5 = bias[bo + 5], a6 = bias[bo + 6], a7 = bias[bo + 7];

@@ -10,12 +10,13 @@ import jdk.incubator.vector.VectorSpecies;
  * The fast path: {@link Kernels} with the Vector API (jdk.incubator.vector) at the CPU's widest float vector
  * (VL = 16 floats on AVX-512, 8 on AVX2). Everything is float32 with FMA accumulation.
  *
- * <p><b>Linear</b> (y = x Wᵀ + b): a register-tiled micro-kernel computes a block of MR rows × NR = 2·VL
- * columns of y with MR·2 accumulator vectors that stay in registers for the whole K loop; per k it loads two
- * vectors of the packed weight panel and broadcasts one x value per row (AVX-512: MR = 12, 24 accumulators
- * of the 32 zmm registers, 24 FMAs per 14 loads; AVX2: MR = 6, 12 of the 16 ymm registers, 12 FMAs per 8 loads). The accumulators start at the bias, so bias costs nothing;
- * GELU is applied to the finished block while it is still in L1. Measured (JMH KernelBench) at 93–98% of
- * the FMA peak, one core or two.
+ * <p><b>Linear</b> (y = x Wᵀ + b): a register-tiled micro-kernel computes a block of MR rows × NR = NV·VL
+ * columns of y with MR·NV accumulator vectors that stay in registers for the whole K loop; per k it loads the NV
+ * vectors of the packed weight panel and broadcasts one x value per row (AVX-512: 6 × 4 vectors, 24 accumulators
+ * of the 32 zmm registers, 24 FMAs per 4 loads and 6 broadcasts; AVX2: 6 × 2, 12 of the 16 ymm registers, 12 FMAs
+ * per 2 loads and 6 broadcasts). The accumulators start at the bias, so bias costs nothing; GELU is applied to
+ * the finished block while it is still in L1. Measured (JMH KernelBench) at 93–98% of the FMA peak, one core or
+ * two (with the earlier 12 × 2 AVX-512 tile).
  *
  * <p><b>Attention</b> works on the transposed problem so that every vector runs over 2·VL queries and the
  * head size d (24 for 4L-288D) never has to be a multiple of VL: scores sᵀ[j][i] = Σ_c k[j][c] · qᵀ[c][i]
@@ -44,25 +45,39 @@ final class VectorKernels implements Kernels {
         default -> FloatVector.SPECIES_PREFERRED;
     };
     static final int VL = F.length();
-    /** Columns per weight panel: two vectors. */
-    static final int NR = 2 * VL;
     /**
-     * Rows per micro-kernel call: 12 needs 24 accumulators + 3 (two weight vectors, a broadcast), which only
-     * AVX-512's 32 registers hold; 6 needs 12 + 3 of AVX2's 16. (4 rows, 8 accumulators, is what two FMA pipes
-     * of 4 cycles' latency need at the least, so any stall shows; 6 rows also load 8 values per 12 FMAs, not 6 per 8.)
-     * Every output element is the same chain of FMAs in k order whatever the tile, so MR changes no bit.
+     * Vectors per weight panel: 4 on AVX-512, 2 on AVX2. Per k the micro-kernel loads the panel's vectors and
+     * broadcasts one x value per row, so the wider the panel, the fewer broadcasts per FMA: 6 per 24 FMAs at 6 rows
+     * × 4 vectors, against 12 per 24 at 12 × 2 (the tile before). Measured (docs/performance.md): on AMD Zen 4,
+     * where a 512-bit broadcast takes a vector pipe beside the FMAs, 1.00–1.08× the 12 × 2 tile on one core; on
+     * AMD Zen 5 1.04–1.24× for MiniLM's products on one core, 0.90–1.01× for 4L-288D's there (whose 12 × 2 panel,
+     * 288 × 32 floats, stays in Zen 5's L1), and with two threads 1.19× for {@code squad}, 1.13× for QA batches in
+     * one process. AVX2's 16 registers hold 6 × 2 only. {@code -Dbertj.cpu.panelVectors=2} restores the 12 × 2 tile
+     * on AVX-512, for A/B runs. One tile for every product: a JVM that ran both, per product, had its 6 × 4 kernel
+     * compiled badly after an on-stack replacement (QA batches at 0.13× their speed).
+     */
+    static final int NV = VL >= 16 && Integer.getInteger("bertj.cpu.panelVectors", 4) != 2 ? 4 : 2;
+    /** Columns per weight panel. */
+    static final int NR = NV * VL;
+    /**
+     * Rows per micro-kernel call: on AVX-512 6 rows × 4 vectors, 24 accumulators + 5 (four weight vectors, a
+     * broadcast) of the 32 registers, or 12 × 2, 24 + 3; on AVX2 6 × 2, 12 + 3 of the 16. (4 rows × 2, 8
+     * accumulators, is what two FMA pipes of 4 cycles' latency need at the least, so any stall shows; 6 rows also
+     * load 8 values per 12 FMAs, not 6 per 8.) With 4-vector panels, a last panel of at most 2 vectors' columns
+     * (288 = 4 · 64 + 32) runs the 2-vector kernels, so that no FMA is spent on the zeros past N. Every output
+     * element is the same chain of FMAs in k order whatever the tile, so neither MR nor NR changes a bit.
      * {@code -Dbertj.cpu.mr=4} restores the earlier AVX2 tile, for A/B runs (docs/performance.md).
      */
-    static final int MR = VL >= 16 ? 12 : Integer.getInteger("bertj.cpu.mr", 6) == 4 ? 4 : 6;
+    static final int MR = NV == 4 ? 6 : VL >= 16 ? 12 : Integer.getInteger("bertj.cpu.mr", 6) == 4 ? 4 : 6;
 
     @Override
     public String description() {
         return "Vector API, " + F.vectorBitSize() + "-bit";
     }
 
-    /** The plain-Java twin of these kernels, with the same results bit for bit: {@link ScalarKernels} for VL and MR. */
+    /** The plain-Java twin of these kernels, with the same results bit for bit: {@link ScalarKernels} for VL, NR and MR. */
     Kernels twin() {
-        return new ScalarKernels(VL, MR, description());
+        return new ScalarKernels(VL, NR, MR, description());
     }
 
     @Override
@@ -87,50 +102,71 @@ final class VectorKernels implements Kernels {
                        Epilogue epilogue, float[] scratch) {
         for (int p = panel0; p < panel1; p++) {
             int n0 = p * NR, cols = Math.min(NR, n - n0), wOff = p * kdim * NR;
-            // A last panel narrower than NR is computed into scratch, a tile at a time, and its valid columns
-            // copied out.
-            boolean edge = cols < NR;
+            // A panel of at most two vectors' columns runs the 2-vector kernels (on AVX-512 the last one of 288
+            // columns: 4 · 64 + 32); the columns of a panel narrower than its kernels' are computed into scratch,
+            // a tile at a time, and copied out.
+            boolean two = NV == 2 || cols <= 2 * VL;
+            int width = two ? 2 * VL : NR;
+            boolean edge = cols < width;
             for (int r = row0; r < row1; ) {
-                int rows = row1 - r >= MR ? MR : row1 - r >= 4 ? 4 : 1;
+                int left = row1 - r, rows;
                 float[] c = edge ? scratch : y;
-                int cOff = edge ? 0 : r * n + n0, ldc = edge ? NR : n;
-                switch (rows) {
-                    case 12 -> kernel12(x, r * kdim, kdim, w, wOff, kdim, bias, n0, c, cOff, ldc);
-                    case 6 -> kernel6(x, r * kdim, kdim, w, wOff, kdim, bias, n0, c, cOff, ldc);
-                    case 4 -> kernel4(x, r * kdim, kdim, w, wOff, kdim, bias, n0, c, cOff, ldc);
-                    default -> kernel1(x, r * kdim, w, wOff, kdim, bias, n0, c, cOff);
+                int cOff = edge ? 0 : r * n + n0, ldc = edge ? width : n;
+                if (two) {
+                    rows = left >= 12 && VL >= 16 ? 12 : left >= MR ? MR : left >= 4 ? 4 : 1; // 12, MR (6 or 12), 4, 1
+                    switch (rows) {
+                        case 12 -> kernel12(x, r * kdim, kdim, w, wOff, NR, kdim, bias, n0, c, cOff, ldc);
+                        case 6 -> kernel6(x, r * kdim, kdim, w, wOff, NR, kdim, bias, n0, c, cOff, ldc);
+                        case 4 -> kernel4(x, r * kdim, kdim, w, wOff, NR, kdim, bias, n0, c, cOff, ldc);
+                        default -> kernel1(x, r * kdim, w, wOff, NR, kdim, bias, n0, c, cOff);
+                    }
+                } else {
+                    rows = left >= 6 ? 6 : left >= 4 ? 4 : 1;
+                    switch (rows) {
+                        case 6 -> kernel6x4(x, r * kdim, kdim, w, wOff, kdim, bias, n0, c, cOff, ldc);
+                        case 4 -> kernel4x4(x, r * kdim, kdim, w, wOff, kdim, bias, n0, c, cOff, ldc);
+                        default -> kernel1x4(x, r * kdim, w, wOff, kdim, bias, n0, c, cOff);
+                    }
                 }
                 if (edge) {
-                    if (epilogue != Epilogue.NONE) gelu(c, 0, NR, rows, epilogue, scratch, MR * NR);
-                    for (int i = 0; i < rows; i++) System.arraycopy(scratch, i * NR, y, (r + i) * n + n0, cols);
+                    if (epilogue != Epilogue.NONE) {
+                        for (int h = 0; h < width; h += 2 * VL) gelu(c, h, width, rows, epilogue, scratch, MR_SCRATCH * NR);
+                    }
+                    for (int i = 0; i < rows; i++) System.arraycopy(scratch, i * width, y, (r + i) * n + n0, cols);
                 }
                 r += rows;
             }
             // GELU on the panel's rows while they are in L1, GELU_ROWS rows per call, so that the constants of
-            // exp and erf are set up once per GELU_ROWS · NR values rather than once per micro-kernel tile.
+            // exp and erf are set up once per GELU_ROWS · 2 · VL values rather than once per micro-kernel tile.
             if (!edge && epilogue != Epilogue.NONE) {
                 for (int r = row0; r < row1; r += GELU_ROWS) {
-                    gelu(y, r * n + n0, n, Math.min(GELU_ROWS, row1 - r), epilogue, scratch, MR * NR);
+                    for (int h = 0; h < width; h += 2 * VL) {
+                        gelu(y, r * n + n0 + h, n, Math.min(GELU_ROWS, row1 - r), epilogue, scratch, MR_SCRATCH * NR);
+                    }
                 }
             }
         }
     }
 
-    /** Rows of a panel per GELU call (the temporary tile is GELU_ROWS × NR floats of scratch). */
+    /** Rows of the largest tile of any kernel: an edge tile in scratch holds MR_SCRATCH × NR floats. */
+    private static final int MR_SCRATCH = 12;
+
+    /** Rows of a panel per GELU call (the temporary tile is GELU_ROWS × 2 · VL floats of scratch). */
     private static final int GELU_ROWS = 16;
 
     @Override
     public int linearScratch() {
-        return MR * NR + GELU_ROWS * NR; // an edge tile, and GELU's temporary tile
+        return MR_SCRATCH * NR + GELU_ROWS * 2 * VL; // an edge tile, and GELU's temporary tile
     }
 
-    private static void kernel12(float[] a, int aOff, int lda, float[] w, int wOff, int kdim, float[] bias, int bOff,
+    /** The 2-vector kernels read the first two vectors of each packed k row, {@code ws} (= NR) floats apart. */
+    private static void kernel12(float[] a, int aOff, int lda, float[] w, int wOff, int ws, int kdim, float[] bias, int bOff,
                                 float[] c, int cOff, int ldc) {
         FloatVector b0 = FloatVector.fromArray(F, bias, bOff), b1 = FloatVector.fromArray(F, bias, bOff + VL);
         FloatVector c0a = b0, c0b = b1, c1a = b0, c1b = b1, c2a = b0, c2b = b1, c3a = b0, c3b = b1;
         FloatVector c4a = b0, c4b = b1, c5a = b0, c5b = b1, c6a = b0, c6b = b1, c7a = b0, c7b = b1;
         FloatVector c8a = b0, c8b = b1, c9a = b0, c9b = b1, c10a = b0, c10b = b1, c11a = b0, c11b = b1;
-        for (int k = 0, wo = wOff; k < kdim; k++, wo += NR) {
+        for (int k = 0, wo = wOff; k < kdim; k++, wo += ws) {
             FloatVector w0 = FloatVector.fromArray(F, w, wo), w1 = FloatVector.fromArray(F, w, wo + VL);
             FloatVector x;
             x = FloatVector.broadcast(F, a[aOff + k]); c0a = x.fma(w0, c0a); c0b = x.fma(w1, c0b);
@@ -160,12 +196,12 @@ final class VectorKernels implements Kernels {
         c11a.intoArray(c, cOff + 11 * ldc); c11b.intoArray(c, cOff + 11 * ldc + VL);
     }
 
-    private static void kernel6(float[] a, int aOff, int lda, float[] w, int wOff, int kdim, float[] bias, int bOff,
+    private static void kernel6(float[] a, int aOff, int lda, float[] w, int wOff, int ws, int kdim, float[] bias, int bOff,
                                 float[] c, int cOff, int ldc) {
         FloatVector b0 = FloatVector.fromArray(F, bias, bOff), b1 = FloatVector.fromArray(F, bias, bOff + VL);
         FloatVector c0a = b0, c0b = b1, c1a = b0, c1b = b1, c2a = b0, c2b = b1, c3a = b0, c3b = b1;
         FloatVector c4a = b0, c4b = b1, c5a = b0, c5b = b1;
-        for (int k = 0, wo = wOff; k < kdim; k++, wo += NR) {
+        for (int k = 0, wo = wOff; k < kdim; k++, wo += ws) {
             FloatVector w0 = FloatVector.fromArray(F, w, wo), w1 = FloatVector.fromArray(F, w, wo + VL);
             FloatVector x;
             x = FloatVector.broadcast(F, a[aOff + k]); c0a = x.fma(w0, c0a); c0b = x.fma(w1, c0b);
@@ -183,11 +219,11 @@ final class VectorKernels implements Kernels {
         c5a.intoArray(c, cOff + 5 * ldc); c5b.intoArray(c, cOff + 5 * ldc + VL);
     }
 
-    private static void kernel4(float[] a, int aOff, int lda, float[] w, int wOff, int kdim, float[] bias, int bOff,
+    private static void kernel4(float[] a, int aOff, int lda, float[] w, int wOff, int ws, int kdim, float[] bias, int bOff,
                                 float[] c, int cOff, int ldc) {
         FloatVector b0 = FloatVector.fromArray(F, bias, bOff), b1 = FloatVector.fromArray(F, bias, bOff + VL);
         FloatVector c0a = b0, c0b = b1, c1a = b0, c1b = b1, c2a = b0, c2b = b1, c3a = b0, c3b = b1;
-        for (int k = 0, wo = wOff; k < kdim; k++, wo += NR) {
+        for (int k = 0, wo = wOff; k < kdim; k++, wo += ws) {
             FloatVector w0 = FloatVector.fromArray(F, w, wo), w1 = FloatVector.fromArray(F, w, wo + VL);
             FloatVector x;
             x = FloatVector.broadcast(F, a[aOff + k]); c0a = x.fma(w0, c0a); c0b = x.fma(w1, c0b);
@@ -201,15 +237,85 @@ final class VectorKernels implements Kernels {
         c3a.intoArray(c, cOff + 3 * ldc); c3b.intoArray(c, cOff + 3 * ldc + VL);
     }
 
-    private static void kernel1(float[] a, int aOff, float[] w, int wOff, int kdim, float[] bias, int bOff, float[] c, int cOff) {
+    private static void kernel1(float[] a, int aOff, float[] w, int wOff, int ws, int kdim, float[] bias, int bOff, float[] c, int cOff) {
         FloatVector c0a = FloatVector.fromArray(F, bias, bOff), c0b = FloatVector.fromArray(F, bias, bOff + VL);
-        for (int k = 0, wo = wOff; k < kdim; k++, wo += NR) {
+        for (int k = 0, wo = wOff; k < kdim; k++, wo += ws) {
             FloatVector x = FloatVector.broadcast(F, a[aOff + k]);
             c0a = x.fma(FloatVector.fromArray(F, w, wo), c0a);
             c0b = x.fma(FloatVector.fromArray(F, w, wo + VL), c0b);
         }
         c0a.intoArray(c, cOff);
         c0b.intoArray(c, cOff + VL);
+    }
+
+    private static void kernel6x4(float[] a, int aOff, int lda, float[] w, int wOff, int kdim, float[] bias, int bOff,
+                                  float[] c, int cOff, int ldc) {
+        FloatVector b0 = FloatVector.fromArray(F, bias, bOff), b1 = FloatVector.fromArray(F, bias, bOff + VL),
+                b2 = FloatVector.fromArray(F, bias, bOff + 2 * VL), b3 = FloatVector.fromArray(F, bias, bOff + 3 * VL);
+        FloatVector c00 = b0, c01 = b1, c02 = b2, c03 = b3, c10 = b0, c11 = b1, c12 = b2, c13 = b3;
+        FloatVector c20 = b0, c21 = b1, c22 = b2, c23 = b3, c30 = b0, c31 = b1, c32 = b2, c33 = b3;
+        FloatVector c40 = b0, c41 = b1, c42 = b2, c43 = b3, c50 = b0, c51 = b1, c52 = b2, c53 = b3;
+        for (int k = 0, wo = wOff; k < kdim; k++, wo += NR) {
+            FloatVector w0 = FloatVector.fromArray(F, w, wo), w1 = FloatVector.fromArray(F, w, wo + VL),
+                    w2 = FloatVector.fromArray(F, w, wo + 2 * VL), w3 = FloatVector.fromArray(F, w, wo + 3 * VL);
+            FloatVector x;
+            x = FloatVector.broadcast(F, a[aOff + k]);
+            c00 = x.fma(w0, c00); c01 = x.fma(w1, c01); c02 = x.fma(w2, c02); c03 = x.fma(w3, c03);
+            x = FloatVector.broadcast(F, a[aOff + lda + k]);
+            c10 = x.fma(w0, c10); c11 = x.fma(w1, c11); c12 = x.fma(w2, c12); c13 = x.fma(w3, c13);
+            x = FloatVector.broadcast(F, a[aOff + 2 * lda + k]);
+            c20 = x.fma(w0, c20); c21 = x.fma(w1, c21); c22 = x.fma(w2, c22); c23 = x.fma(w3, c23);
+            x = FloatVector.broadcast(F, a[aOff + 3 * lda + k]);
+            c30 = x.fma(w0, c30); c31 = x.fma(w1, c31); c32 = x.fma(w2, c32); c33 = x.fma(w3, c33);
+            x = FloatVector.broadcast(F, a[aOff + 4 * lda + k]);
+            c40 = x.fma(w0, c40); c41 = x.fma(w1, c41); c42 = x.fma(w2, c42); c43 = x.fma(w3, c43);
+            x = FloatVector.broadcast(F, a[aOff + 5 * lda + k]);
+            c50 = x.fma(w0, c50); c51 = x.fma(w1, c51); c52 = x.fma(w2, c52); c53 = x.fma(w3, c53);
+        }
+        c00.intoArray(c, cOff); c01.intoArray(c, cOff + VL); c02.intoArray(c, cOff + 2 * VL); c03.intoArray(c, cOff + 3 * VL);
+        c10.intoArray(c, cOff + ldc); c11.intoArray(c, cOff + ldc + VL); c12.intoArray(c, cOff + ldc + 2 * VL); c13.intoArray(c, cOff + ldc + 3 * VL);
+        c20.intoArray(c, cOff + 2 * ldc); c21.intoArray(c, cOff + 2 * ldc + VL); c22.intoArray(c, cOff + 2 * ldc + 2 * VL); c23.intoArray(c, cOff + 2 * ldc + 3 * VL);
+        c30.intoArray(c, cOff + 3 * ldc); c31.intoArray(c, cOff + 3 * ldc + VL); c32.intoArray(c, cOff + 3 * ldc + 2 * VL); c33.intoArray(c, cOff + 3 * ldc + 3 * VL);
+        c40.intoArray(c, cOff + 4 * ldc); c41.intoArray(c, cOff + 4 * ldc + VL); c42.intoArray(c, cOff + 4 * ldc + 2 * VL); c43.intoArray(c, cOff + 4 * ldc + 3 * VL);
+        c50.intoArray(c, cOff + 5 * ldc); c51.intoArray(c, cOff + 5 * ldc + VL); c52.intoArray(c, cOff + 5 * ldc + 2 * VL); c53.intoArray(c, cOff + 5 * ldc + 3 * VL);
+    }
+
+    private static void kernel4x4(float[] a, int aOff, int lda, float[] w, int wOff, int kdim, float[] bias, int bOff,
+                                  float[] c, int cOff, int ldc) {
+        FloatVector b0 = FloatVector.fromArray(F, bias, bOff), b1 = FloatVector.fromArray(F, bias, bOff + VL),
+                b2 = FloatVector.fromArray(F, bias, bOff + 2 * VL), b3 = FloatVector.fromArray(F, bias, bOff + 3 * VL);
+        FloatVector c00 = b0, c01 = b1, c02 = b2, c03 = b3, c10 = b0, c11 = b1, c12 = b2, c13 = b3;
+        FloatVector c20 = b0, c21 = b1, c22 = b2, c23 = b3, c30 = b0, c31 = b1, c32 = b2, c33 = b3;
+        for (int k = 0, wo = wOff; k < kdim; k++, wo += NR) {
+            FloatVector w0 = FloatVector.fromArray(F, w, wo), w1 = FloatVector.fromArray(F, w, wo + VL),
+                    w2 = FloatVector.fromArray(F, w, wo + 2 * VL), w3 = FloatVector.fromArray(F, w, wo + 3 * VL);
+            FloatVector x;
+            x = FloatVector.broadcast(F, a[aOff + k]);
+            c00 = x.fma(w0, c00); c01 = x.fma(w1, c01); c02 = x.fma(w2, c02); c03 = x.fma(w3, c03);
+            x = FloatVector.broadcast(F, a[aOff + lda + k]);
+            c10 = x.fma(w0, c10); c11 = x.fma(w1, c11); c12 = x.fma(w2, c12); c13 = x.fma(w3, c13);
+            x = FloatVector.broadcast(F, a[aOff + 2 * lda + k]);
+            c20 = x.fma(w0, c20); c21 = x.fma(w1, c21); c22 = x.fma(w2, c22); c23 = x.fma(w3, c23);
+            x = FloatVector.broadcast(F, a[aOff + 3 * lda + k]);
+            c30 = x.fma(w0, c30); c31 = x.fma(w1, c31); c32 = x.fma(w2, c32); c33 = x.fma(w3, c33);
+        }
+        c00.intoArray(c, cOff); c01.intoArray(c, cOff + VL); c02.intoArray(c, cOff + 2 * VL); c03.intoArray(c, cOff + 3 * VL);
+        c10.intoArray(c, cOff + ldc); c11.intoArray(c, cOff + ldc + VL); c12.intoArray(c, cOff + ldc + 2 * VL); c13.intoArray(c, cOff + ldc + 3 * VL);
+        c20.intoArray(c, cOff + 2 * ldc); c21.intoArray(c, cOff + 2 * ldc + VL); c22.intoArray(c, cOff + 2 * ldc + 2 * VL); c23.intoArray(c, cOff + 2 * ldc + 3 * VL);
+        c30.intoArray(c, cOff + 3 * ldc); c31.intoArray(c, cOff + 3 * ldc + VL); c32.intoArray(c, cOff + 3 * ldc + 2 * VL); c33.intoArray(c, cOff + 3 * ldc + 3 * VL);
+    }
+
+    private static void kernel1x4(float[] a, int aOff, float[] w, int wOff, int kdim, float[] bias, int bOff, float[] c, int cOff) {
+        FloatVector c0 = FloatVector.fromArray(F, bias, bOff), c1 = FloatVector.fromArray(F, bias, bOff + VL),
+                c2 = FloatVector.fromArray(F, bias, bOff + 2 * VL), c3 = FloatVector.fromArray(F, bias, bOff + 3 * VL);
+        for (int k = 0, wo = wOff; k < kdim; k++, wo += NR) {
+            FloatVector x = FloatVector.broadcast(F, a[aOff + k]);
+            c0 = x.fma(FloatVector.fromArray(F, w, wo), c0);
+            c1 = x.fma(FloatVector.fromArray(F, w, wo + VL), c1);
+            c2 = x.fma(FloatVector.fromArray(F, w, wo + 2 * VL), c2);
+            c3 = x.fma(FloatVector.fromArray(F, w, wo + 3 * VL), c3);
+        }
+        c0.intoArray(c, cOff); c1.intoArray(c, cOff + VL); c2.intoArray(c, cOff + 2 * VL); c3.intoArray(c, cOff + 3 * VL);
     }
 
     // ---------------------------------------------------------------- attention

@@ -34,20 +34,25 @@ class ColdStartTest {
         linear(v, v.twin(), true);
         layerNorm(v, v.twin());
         attention(v, v.twin(), true);
-        System.out.println("vector length " + VectorKernels.VL + ": the twin's bits are the vector kernels'");
+        System.out.println("vector length " + VectorKernels.VL + ", panels of " + VectorKernels.NR
+                + " columns: the twin's bits are the vector kernels'");
     }
 
     @Test
     void theTwinIsBitForBitTheVectorKernelsOfOtherMachinesToo() throws Exception {
-        for (int bits : new int[] {512, 128}) {
+        // AVX-512 with both of its panel widths (which one a machine gets depends on its L1), and 128-bit vectors
+        for (int[] run : new int[][] {{512, 2}, {512, 4}, {128, 2}}) {
+            int bits = run[0], panelVectors = run[1];
             Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "--add-modules", "jdk.incubator.vector", "-Dbertj.cpu.vectorBits=" + bits,
+                    "-Dbertj.cpu.panelVectors=" + panelVectors,
                     "-cp", System.getProperty("java.class.path"), ColdStartTest.class.getName())
                     .redirectErrorStream(true).start();
             assertTrue(p.waitFor(300, java.util.concurrent.TimeUnit.SECONDS), "the child JVM did not finish");
             String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
             assertEquals(0, p.exitValue(), out);
-            assertTrue(out.contains("vector length " + bits / 32 + ": the twin's bits"), out);
+            assertTrue(out.contains("vector length " + bits / 32 + ", panels of " + panelVectors * bits / 32
+                    + " columns: the twin's bits"), out);
         }
     }
 
@@ -71,7 +76,7 @@ class ColdStartTest {
     private static void linear(VectorKernels vector, Kernels twin, boolean quick) {
         Random rnd = new Random(PyTorch.seed("cold start linear"));
         // rows past the micro-kernel's tile and its tails, widths past a panel's edge, K of 1
-        int[][] shapes = quick ? new int[][] {{13, 40, 70}, {12, 7, 33}, {5, 64, 2}, {25, 1, 17}}
+        int[][] shapes = quick ? new int[][] {{13, 40, 70}, {10, 40, 70}, {12, 7, 33}, {5, 64, 2}, {25, 1, 17}}
                 : new int[][] {{1, 288, 288}, {13, 288, 1152}, {37, 1152, 288}, {12, 7, 33}, {5, 288, 2}, {25, 1, 17}, {7, 64, 50}};
         try (CpuBackend be = new CpuBackend(1, vector)) {
             for (int[] sh : shapes) {

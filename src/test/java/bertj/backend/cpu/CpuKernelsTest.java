@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The cpu backend's ops, vector and scalar kernels, against float64 arithmetic written out here, at shapes that
- * hit every edge of the tiling: rows not a multiple of the micro-kernel's 12 (or 4), output widths not a
+ * hit every edge of the tiling: rows not a multiple of the micro-kernels' 6, 12 or 4, output widths not a
  * multiple of the panel, head sizes not a multiple of 8, one-token sequences, padded and fully masked rows,
  * one and several threads. Output buffers are poisoned with NaN first.
  */
@@ -69,7 +69,7 @@ class CpuKernelsTest {
     void linearMatchesFloat64AtAwkwardShapes(String which) {
         long seed = PyTorch.seed("cpu linear " + which);
         Random rnd = new Random(seed);
-        int[][] shapes = {{1, 288, 288}, {13, 288, 1152}, {37, 1152, 288}, {12, 7, 33}, {5, 288, 2}, {100, 64, 50}, {25, 1, 17}};
+        int[][] shapes = {{1, 288, 288}, {13, 288, 1152}, {37, 1152, 288}, {12, 7, 33}, {5, 288, 2}, {100, 64, 50}, {25, 1, 17}, {10, 40, 20}, {10, 1152, 70}};
         for (int threads : new int[] {1, 3}) {
             try (CpuBackend be = new CpuBackend(threads, kernels(which))) {
                 for (int[] sh : shapes) {
