@@ -40,7 +40,7 @@ class ColdStartTest {
 
     @Test
     void theTwinIsBitForBitTheVectorKernelsOfOtherMachinesToo() throws Exception {
-        // AVX-512 with both of its panel widths (which one a machine gets depends on its L1), and 128-bit vectors
+        // AVX-512 with both of its panel widths (4 vectors, the default, and 2), and 128-bit vectors
         for (int[] run : new int[][] {{512, 2}, {512, 4}, {128, 2}}) {
             int bits = run[0], panelVectors = run[1];
             Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
