@@ -129,9 +129,7 @@ final class VectorKernels implements Kernels {
                     }
                 }
                 if (edge) {
-                    if (epilogue != Epilogue.NONE) {
-                        for (int h = 0; h < width; h += 2 * VL) gelu(c, h, width, rows, epilogue, scratch, MR_SCRATCH * NR);
-                    }
+                    if (epilogue != Epilogue.NONE) gelu(c, 0, width, width, rows, epilogue, scratch, EDGE_TILE);
                     for (int i = 0; i < rows; i++) System.arraycopy(scratch, i * width, y, (r + i) * n + n0, cols);
                 }
                 r += rows;
@@ -140,23 +138,21 @@ final class VectorKernels implements Kernels {
             // exp and erf are set up once per GELU_ROWS · 2 · VL values rather than once per micro-kernel tile.
             if (!edge && epilogue != Epilogue.NONE) {
                 for (int r = row0; r < row1; r += GELU_ROWS) {
-                    for (int h = 0; h < width; h += 2 * VL) {
-                        gelu(y, r * n + n0 + h, n, Math.min(GELU_ROWS, row1 - r), epilogue, scratch, MR_SCRATCH * NR);
-                    }
+                    gelu(y, r * n + n0, n, width, Math.min(GELU_ROWS, row1 - r), epilogue, scratch, EDGE_TILE);
                 }
             }
         }
     }
 
-    /** Rows of the largest tile of any kernel: an edge tile in scratch holds MR_SCRATCH × NR floats. */
-    private static final int MR_SCRATCH = 12;
+    /** Floats of the largest tile of any kernel (12 rows × 2 vectors, or 6 × 4): an edge tile in scratch. */
+    private static final int EDGE_TILE = 24 * VL;
 
     /** Rows of a panel per GELU call (the temporary tile is GELU_ROWS × 2 · VL floats of scratch). */
     private static final int GELU_ROWS = 16;
 
     @Override
     public int linearScratch() {
-        return MR_SCRATCH * NR + GELU_ROWS * 2 * VL; // an edge tile, and GELU's temporary tile
+        return EDGE_TILE + GELU_ROWS * 2 * VL; // an edge tile, and GELU's temporary tile
     }
 
     /** The 2-vector kernels read the first two vectors of each packed k row, {@code ws} (= NR) floats apart. */
@@ -769,6 +765,11 @@ final class VectorKernels implements Kernels {
 
     private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2.0 / Math.PI);
     private static final float INV_SQRT_2 = (float) (1.0 / Math.sqrt(2.0));
+
+    /** {@link #gelu} on {@code cols} columns (a multiple of 2·VL), one 2·VL-column slab at a time. */
+    private static void gelu(float[] y, int off, int ld, int cols, int rows, Epilogue e, float[] tmp, int tmpOff) {
+        for (int h = 0; h < cols; h += 2 * VL) gelu(y, off + h, ld, rows, e, tmp, tmpOff);
+    }
 
     /**
      * GELU in place on a tile of {@code rows} rows × 2·VL columns of y (row r at off + r·ld), using
