@@ -70,8 +70,15 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    /** W [out, in] packed in panels of NR output columns (see {@link Kernels}), bias padded to panels × NR. */
-    record Linear(int out, int in, int panels, float[] weight, float[] bias) implements Param {
+    /**
+     * W [out, in] packed in panels of NR output columns (see {@link Kernels}) in {@code weight} from {@code offset}
+     * (a slot of the backend's weight store), bias padded to panels × NR.
+     */
+    record Linear(int out, int in, int panels, float[] weight, int offset, float[] bias) implements Param {
+        /** The packed panels alone: a copy of the slot. */
+        float[] packed() {
+            return java.util.Arrays.copyOfRange(weight, offset, offset + bias.length * in);
+        }
     }
 
     record Values(int rows, int cols, float[] data) implements Param {
@@ -81,7 +88,9 @@ public final class CpuBackend implements Backend {
     /** {@link ScalarKernels}' twin of {@link #kernels} for the cold start, or null (no vector kernels). */
     private final Kernels cold;
     private final WorkerPool pool;
+    /** Per worker: the array holding its scratch slot, the slot's first index and its size (see {@link #scratch}). */
     private final float[][] scratch;
+    private final int[] scratchAt, scratchSize;
     /** Workspace arrays free for the next matrix, and every array handed out in the current pass. */
     private final List<float[]> free = new ArrayList<>();
     private final java.util.Set<float[]> inUse = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
@@ -111,6 +120,8 @@ public final class CpuBackend implements Backend {
         int t = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
         this.pool = new WorkerPool(t);
         this.scratch = new float[t][];
+        this.scratchAt = new int[t];
+        this.scratchSize = new int[t];
     }
 
     /** Whether this JVM has the Vector API module, which the fast kernels need. */
@@ -290,30 +301,59 @@ public final class CpuBackend implements Backend {
      * Wᵀ's row k, a copy per row and panel, where W [out, in] needs a gather with stride {@code in}.
      */
     Linear packInputMajor(int out, int in, float[] weightT, float[] bias) {
-        int nr = kernels.panelWidth(), panels = (out + nr - 1) / nr;
-        float[] packed = new float[panels * in * nr];
+        int nr = kernels.panelWidth(), panels = (out + nr - 1) / nr, size = panels * in * nr;
+        float[] packed;
+        int at;
+        synchronized (this) {
+            packed = weightSlot(size);
+            at = weightsUsed;
+            weightsUsed += Aligned.lines(size);
+        }
         float[] paddedBias = new float[panels * nr];
         for (int p = 0; p < panels; p++) {
             int n0 = p * nr, width = Math.min(nr, out - n0);
-            for (int k = 0; k < in; k++) System.arraycopy(weightT, k * out + n0, packed, (p * in + k) * nr, width);
+            for (int k = 0; k < in; k++) System.arraycopy(weightT, k * out + n0, packed, at + (p * in + k) * nr, width);
         }
         System.arraycopy(bias, 0, paddedBias, 0, out);
         packedWeights += (long) in * out;
-        return new Linear(out, in, panels, packed, paddedBias);
+        return new Linear(out, in, panels, packed, at, paddedBias);
     }
 
     /** Packs W [out, in] (row-major) and b [out] into the panel layout. */
     Linear pack(int out, int in, float[] weight, float[] bias) {
-        int nr = kernels.panelWidth(), panels = (out + nr - 1) / nr;
-        float[] packed = new float[panels * in * nr];
+        int nr = kernels.panelWidth(), panels = (out + nr - 1) / nr, size = panels * in * nr;
+        float[] packed;
+        int at;
+        synchronized (this) {
+            packed = weightSlot(size);
+            at = weightsUsed;
+            weightsUsed += Aligned.lines(size);
+        }
         float[] paddedBias = new float[panels * nr];
         for (int n = 0; n < out; n++) {
             int p = n / nr, j = n % nr;
-            for (int k = 0; k < in; k++) packed[(p * in + k) * nr + j] = weight[n * in + k];
+            for (int k = 0; k < in; k++) packed[at + (p * in + k) * nr + j] = weight[n * in + k];
             paddedBias[n] = bias[n];
         }
         packedWeights += (long) in * out;
-        return new Linear(out, in, panels, packed, paddedBias);
+        return new Linear(out, in, panels, packed, at, paddedBias);
+    }
+
+    /**
+     * The weight store: packed weights lie in a few large arrays from {@link Aligned#floats}, each matrix at a
+     * line-aligned slot from {@link #weightsUsed} on, so that every panel's k rows start a cache line (where
+     * Aligned is on) and a model costs a few humongous arrays rather than one per matrix. Guarded by this.
+     */
+    private float[] weights = new float[0];
+    private int weightsUsed;
+
+    /** The store's array with room for {@code size} floats at {@link #weightsUsed}, a new one if the last is full. */
+    private float[] weightSlot(int size) {
+        if (weightsUsed + (long) size > weights.length) {
+            weights = Aligned.floats(size); // where Aligned is on, a whole heap region or more
+            weightsUsed = Aligned.SKEW;
+        }
+        return weights;
     }
 
     @Override
@@ -431,11 +471,33 @@ public final class CpuBackend implements Backend {
         return new Mat(rows, cols, data);
     }
 
+    /**
+     * Worker {@code worker}'s scratch: room for {@code size} floats from index {@link #scratchAt}[worker] of the array
+     * returned. The workers' slots are line-aligned slices of shared arrays from {@link Aligned#floats} (one array
+     * per worker would cost a heap region each); a worker that needs more takes a new slot, leaving the old one.
+     */
     private float[] scratch(int worker, int size) {
         float[] s = scratch[worker];
-        if (s == null || s.length < size) scratch[worker] = s = new float[size];
+        if (s == null || scratchSize[worker] < size) {
+            int n = Aligned.lines(Math.max(size, 4096));
+            synchronized (scratchStore) {
+                if (scratchUsed + (long) n > scratchStore[0].length) {
+                    scratchStore[0] = Aligned.floats(n);
+                    scratchUsed = Aligned.SKEW;
+                }
+                s = scratchStore[0];
+                scratchAt[worker] = scratchUsed;
+                scratchUsed += n;
+            }
+            scratch[worker] = s;
+            scratchSize[worker] = n;
+        }
         return s;
     }
+
+    /** The array scratch slots are taken from (its only element), and the next free index in it. Guarded by the array. */
+    private final float[][] scratchStore = {new float[0]};
+    private int scratchUsed;
 
     // ---------------------------------------------------------------- ops
 
@@ -676,8 +738,8 @@ public final class CpuBackend implements Backend {
             int rt = task % rowTasks, pt = task / rowTasks, mr = kernels.rowBlock();
             int r0 = (int) ((long) rt * blocks / rowTasks) * mr, r1 = Math.min(rows, (int) ((long) (rt + 1) * blocks / rowTasks) * mr);
             int p0 = (int) ((long) pt * l.panels() / panelTasks), p1 = (int) ((long) (pt + 1) * l.panels() / panelTasks);
-            k.linear(x, l.in(), l.weight(), l.bias(), y, l.out(), r0, r1, p0, p1, epilogue,
-                    scratch(worker, k.linearScratch()));
+            k.linear(x, l.in(), l.weight(), l.offset(), l.bias(), y, l.out(), r0, r1, p0, p1, epilogue,
+                    scratch(worker, k.linearScratch()), scratchAt[worker]);
             if (r != null) k.addLayerNorm(y, r, y, l.out(), r0, r1, gamma, beta, eps);
         }
     }
@@ -696,9 +758,10 @@ public final class CpuBackend implements Backend {
             int s = batch.seqLen(), qb = kernels.queryBlock();
             int blk0 = (int) ((long) g * qBlocks / groups), blk1 = (int) ((long) (g + 1) * qBlocks / groups);
             float[] sc = scratch(worker, k.attentionScratch(d, s));
-            k.attentionKeys(qkv, hidden, d, b * s, h * d, keys[b], sc);
+            int s0 = scratchAt[worker];
+            k.attentionKeys(qkv, hidden, d, b * s, h * d, keys[b], sc, s0);
             for (int blk = blk0; blk < blk1; blk++) {
-                k.attention(qkv, ctx, hidden, d, s, b * s, h * d, keys[b], maskAdd, blk * qb, scale, sc);
+                k.attention(qkv, ctx, hidden, d, s, b * s, h * d, keys[b], maskAdd, blk * qb, scale, sc, s0);
             }
         }
     }

@@ -34,12 +34,12 @@ interface Kernels {
 
     /**
      * y[r, n] = epilogue(Σ_k x[r, k] · W[n, k] + bias[n]) for rows [row0, row1) and output columns of panels
-     * [panel0, panel1). x is [rows, K], y is [rows, N], w and bias are packed (see above).
+     * [panel0, panel1). x is [rows, K], y is [rows, N], w (from index wBase) and bias are packed (see above).
      */
-    void linear(float[] x, int k, float[] w, float[] bias, float[] y, int n, int row0, int row1, int panel0, int panel1,
-                Epilogue epilogue, float[] scratch);
+    void linear(float[] x, int k, float[] w, int wBase, float[] bias, float[] y, int n, int row0, int row1, int panel0, int panel1,
+                Epilogue epilogue, float[] scratch, int s0);
 
-    /** Floats of thread-private scratch {@link #linear} needs. */
+    /** Floats of thread-private scratch {@link #linear} needs (from index s0 of its scratch array). */
     int linearScratch();
 
     /**
@@ -47,7 +47,7 @@ interface Kernels {
      * that follow on the same thread with the same scratch, sequence, head and {@code keys} (a layout of the
      * implementation's choosing; it may do nothing).
      */
-    void attentionKeys(float[] qkv, int hidden, int d, int rowBase, int col0, int keys, float[] scratch);
+    void attentionKeys(float[] qkv, int hidden, int d, int rowBase, int col0, int keys, float[] scratch, int s0);
 
     /**
      * One block of fused attention, after {@link #attentionKeys} for its sequence and head: for one sequence (its rows start at {@code rowBase}), one head (columns
@@ -60,10 +60,12 @@ interface Kernels {
      * (the packed query/key/value product); ctx is [tokens, hidden]; mask holds 0 or −10000 per token. Keys past
      * {@code keys} are padding whose weight exp(−10000 + …) is exactly 0 in float and are not visited.
      *
-     * @param scratch at least {@link #attentionScratch(int, int)} floats, private to the calling thread
+     * @param scratch at least {@link #attentionScratch(int, int)} floats from index {@code s0}, private to the
+     *                calling thread (the cpu backend's workers' scratch lie in shared arrays, each from a line
+     *                boundary: {@link Aligned})
      */
     void attention(float[] qkv, float[] ctx, int hidden, int d, int seqLen, int rowBase, int col0,
-                   int keys, float[] mask, int i0, float scale, float[] scratch);
+                   int keys, float[] mask, int i0, float scale, float[] scratch, int s0);
 
     /** Floats of scratch one attention block needs for head size d and up to {@code keys} keys. */
     default int attentionScratch(int d, int keys) {

@@ -62,10 +62,10 @@ final class ScalarKernels implements Kernels {
     // ---------------------------------------------------------------- linear
 
     @Override
-    public void linear(float[] x, int kdim, float[] w, float[] bias, float[] y, int n, int row0, int row1, int panel0, int panel1,
-                       Epilogue epilogue, float[] acc) {
+    public void linear(float[] x, int kdim, float[] w, int wBase, float[] bias, float[] y, int n, int row0, int row1, int panel0, int panel1,
+                       Epilogue epilogue, float[] acc, int s0) {
         for (int p = panel0; p < panel1; p++) {
-            int n0 = p * nr, cols = Math.min(nr, n - n0), wOff = p * kdim * nr;
+            int n0 = p * nr, cols = Math.min(nr, n - n0), wOff = wBase + p * kdim * nr;
             for (int r = row0; r < row1; r++) {
                 // 8 columns at a time in locals: 8 independent FMA chains (nr is a multiple of 8; the panel's
                 // zeros past N are not computed, except up to the next multiple of 8)
@@ -84,23 +84,23 @@ final class ScalarKernels implements Kernels {
                         a6 = Math.fma(a, w[wo + 6], a6);
                         a7 = Math.fma(a, w[wo + 7], a7);
                     }
-                    acc[c0] = a0;
-                    acc[c0 + 1] = a1;
-                    acc[c0 + 2] = a2;
-                    acc[c0 + 3] = a3;
-                    acc[c0 + 4] = a4;
-                    acc[c0 + 5] = a5;
-                    acc[c0 + 6] = a6;
-                    acc[c0 + 7] = a7;
+                    acc[s0 + c0] = a0;
+                    acc[s0 + c0 + 1] = a1;
+                    acc[s0 + c0 + 2] = a2;
+                    acc[s0 + c0 + 3] = a3;
+                    acc[s0 + c0 + 4] = a4;
+                    acc[s0 + c0 + 5] = a5;
+                    acc[s0 + c0 + 6] = a6;
+                    acc[s0 + c0 + 7] = a7;
                 }
                 int yo = r * n + n0;
                 switch (epilogue) {
-                    case NONE -> System.arraycopy(acc, 0, y, yo, cols);
+                    case NONE -> System.arraycopy(acc, s0, y, yo, cols);
                     case GELU_TANH -> {
-                        for (int j = 0; j < cols; j++) y[yo + j] = geluTanh(acc[j]);
+                        for (int j = 0; j < cols; j++) y[yo + j] = geluTanh(acc[s0 + j]);
                     }
                     case GELU_ERF -> {
-                        for (int j = 0; j < cols; j++) y[yo + j] = geluErf(acc[j]);
+                        for (int j = 0; j < cols; j++) y[yo + j] = geluErf(acc[s0 + j]);
                     }
                 }
             }
@@ -169,7 +169,7 @@ final class ScalarKernels implements Kernels {
     // ---------------------------------------------------------------- attention
 
     @Override
-    public void attentionKeys(float[] qkv, int hidden, int d, int rowBase, int col0, int keys, float[] scratch) {
+    public void attentionKeys(float[] qkv, int hidden, int d, int rowBase, int col0, int keys, float[] scratch, int s0) {
         // reads k and v where they are
     }
 
@@ -180,16 +180,17 @@ final class ScalarKernels implements Kernels {
 
     @Override
     public void attention(float[] qkv, float[] ctx, int hidden, int d, int seqLen, int rowBase, int col0,
-                          int keys, float[] mask, int i0, float scale, float[] s) {
-        final int end = Math.min(i0 + 2 * vl, seqLen), ld = 3 * hidden, e = d; // s: q·scale [d] | scores, then e [keys]
+                          int keys, float[] mask, int i0, float scale, float[] s, int s0) {
+        // s from s0: q·scale [d] | scores, then e [keys]
+        final int end = Math.min(i0 + 2 * vl, seqLen), ld = 3 * hidden, q0 = s0, e = s0 + d;
         for (int i = i0; i < end; i++) {
             int qo = (rowBase + i) * ld + col0;
-            for (int c = 0; c < d; c++) s[c] = qkv[qo + c] * scale;
+            for (int c = 0; c < d; c++) s[q0 + c] = qkv[qo + c] * scale;
             int j = 0;
             for (int ko = rowBase * ld + hidden + col0; j + 4 <= keys; j += 4, ko += 4 * ld) { // 4 chains at a time
                 float d0 = 0f, d1 = 0f, d2 = 0f, d3 = 0f;
                 for (int c = 0; c < d; c++) {
-                    float q = s[c];
+                    float q = s[q0 + c];
                     d0 = Math.fma(qkv[ko + c], q, d0);
                     d1 = Math.fma(qkv[ko + ld + c], q, d1);
                     d2 = Math.fma(qkv[ko + 2 * ld + c], q, d2);
@@ -203,7 +204,7 @@ final class ScalarKernels implements Kernels {
             for (; j < keys; j++) {
                 int ko = (rowBase + j) * ld + hidden + col0;
                 float dot = 0f;
-                for (int c = 0; c < d; c++) dot = Math.fma(qkv[ko + c], s[c], dot);
+                for (int c = 0; c < d; c++) dot = Math.fma(qkv[ko + c], s[q0 + c], dot);
                 s[e + j] = dot + mask[rowBase + j];
             }
             float max = Float.NEGATIVE_INFINITY;

@@ -98,10 +98,10 @@ final class VectorKernels implements Kernels {
     // ---------------------------------------------------------------- linear
 
     @Override
-    public void linear(float[] x, int kdim, float[] w, float[] bias, float[] y, int n, int row0, int row1, int panel0, int panel1,
-                       Epilogue epilogue, float[] scratch) {
+    public void linear(float[] x, int kdim, float[] w, int wBase, float[] bias, float[] y, int n, int row0, int row1, int panel0, int panel1,
+                       Epilogue epilogue, float[] scratch, int s0) {
         for (int p = panel0; p < panel1; p++) {
-            int n0 = p * NR, cols = Math.min(NR, n - n0), wOff = p * kdim * NR;
+            int n0 = p * NR, cols = Math.min(NR, n - n0), wOff = wBase + p * kdim * NR;
             // A panel of at most two vectors' columns runs the 2-vector kernels (on AVX-512 the last one of 288
             // columns: 4 · 64 + 32); the columns of a panel narrower than its kernels' are computed into scratch,
             // a tile at a time, and copied out.
@@ -111,7 +111,7 @@ final class VectorKernels implements Kernels {
             for (int r = row0; r < row1; ) {
                 int left = row1 - r, rows;
                 float[] c = edge ? scratch : y;
-                int cOff = edge ? 0 : r * n + n0, ldc = edge ? width : n;
+                int cOff = edge ? s0 : r * n + n0, ldc = edge ? width : n;
                 if (two) {
                     rows = left >= 12 && VL >= 16 ? 12 : left >= MR ? MR : left >= 4 ? 4 : 1; // 12, MR (6 or 12), 4, 1
                     switch (rows) {
@@ -129,8 +129,8 @@ final class VectorKernels implements Kernels {
                     }
                 }
                 if (edge) {
-                    if (epilogue != Epilogue.NONE) gelu(c, 0, width, width, rows, epilogue, scratch, EDGE_TILE);
-                    for (int i = 0; i < rows; i++) System.arraycopy(scratch, i * width, y, (r + i) * n + n0, cols);
+                    if (epilogue != Epilogue.NONE) gelu(c, s0, width, width, rows, epilogue, scratch, s0 + EDGE_TILE);
+                    for (int i = 0; i < rows; i++) System.arraycopy(scratch, s0 + i * width, y, (r + i) * n + n0, cols);
                 }
                 r += rows;
             }
@@ -138,7 +138,7 @@ final class VectorKernels implements Kernels {
             // exp and erf are set up once per GELU_ROWS · 2 · VL values rather than once per micro-kernel tile.
             if (!edge && epilogue != Epilogue.NONE) {
                 for (int r = row0; r < row1; r += GELU_ROWS) {
-                    gelu(y, r * n + n0, n, width, Math.min(GELU_ROWS, row1 - r), epilogue, scratch, EDGE_TILE);
+                    gelu(y, r * n + n0, n, width, Math.min(GELU_ROWS, row1 - r), epilogue, scratch, s0 + EDGE_TILE);
                 }
             }
         }
@@ -325,7 +325,7 @@ final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> KS = KU == 8 ? FloatVector.SPECIES_256 : FloatVector.SPECIES_128;
 
     /**
-     * k and v of one (sequence, head), laid out for the inner loops at the start of the scratch: k as contiguous
+     * k and v of one (sequence, head), laid out for the inner loops from scratch index s0: k as contiguous
      * [keys][d], v in column groups of widths KU, …, KU, then 2s, then 1 (the order {@link #attention} visits
      * them), the group that starts at column c0 with width w holding v[j][c0 + r] at keys·d + keys·c0 + j·w + r.
      * Every inner-loop index is then loop variable × constant + invariant (with the head size as the stride of
@@ -333,9 +333,9 @@ final class VectorKernels implements Kernels {
      * query block reads contiguous memory instead of a few floats from each of 2·keys rows 3·hidden floats apart.
      */
     @Override
-    public void attentionKeys(float[] qkv, int hidden, int d, int rowBase, int col0, int keys, float[] s) {
-        final int ld = 3 * hidden, vp = keys * d;
-        for (int j = 0; j < keys; j++) System.arraycopy(qkv, (rowBase + j) * ld + hidden + col0, s, j * d, d);
+    public void attentionKeys(float[] qkv, int hidden, int d, int rowBase, int col0, int keys, float[] s, int s0) {
+        final int ld = 3 * hidden, vp = s0 + keys * d;
+        for (int j = 0; j < keys; j++) System.arraycopy(qkv, (rowBase + j) * ld + hidden + col0, s, s0 + j * d, d);
         int c0 = 0;
         for (; c0 + KU <= d; c0 += KU) {
             for (int j = 0, src = rowBase * ld + 2 * hidden + col0 + c0, vg = vp + keys * c0; j < keys; j++, src += ld, vg += KU) {
@@ -357,11 +357,11 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void attention(float[] qkv, float[] ctx, int hidden, int d, int seqLen, int rowBase, int col0,
-                          int keys, float[] mask, int i0, float scale, float[] s) {
+                          int keys, float[] mask, int i0, float scale, float[] s, int s0) {
         final int qb = 2 * VL, ld = 3 * hidden;
         // scratch: k, v (attentionKeys; 2·keys·d) | qᵀ [d][qb] | scores [keys][qb] | column max [qb]
         //          | 1 / column sums [qb] | output tile [KU][qb]
-        final int vp = keys * d, qt = 2 * keys * d, st = qt + d * qb, max = st + keys * qb, inv = max + qb, out = inv + qb;
+        final int vp = s0 + keys * d, qt = s0 + Aligned.lines(2 * keys * d), st = qt + d * qb, max = st + keys * qb, inv = max + qb, out = inv + qb;
         final int valid = Math.min(qb, seqLen - i0);
         // qᵀ, scaled first as PyTorch does (q / √d, then q · kᵀ); lanes past the sequence's end are zero.
         for (int i = 0; i < valid; i++) {
@@ -371,8 +371,8 @@ final class VectorKernels implements Kernels {
         for (int i = valid; i < qb; i++) {
             for (int c = 0; c < d; c++) s[qt + c * qb + i] = 0f;
         }
-        if (KU == 8) scores8(s, d, keys, mask, rowBase, qt, st, max);
-        else scores4(s, d, keys, mask, rowBase, qt, st, max);
+        if (KU == 8) scores8(s, s0, d, keys, mask, rowBase, qt, st, max);
+        else scores4(s, s0, d, keys, mask, rowBase, qt, st, max);
         // e = exp(s − max) in place, the column sums, and their inverses
         exp(s, st, keys, s, max, s, inv);
         FloatVector one = FloatVector.broadcast(F, 1f);
@@ -400,7 +400,7 @@ final class VectorKernels implements Kernels {
      * i, 8 keys × two vectors in registers; k [keys][d] at s[0 ..] (see attentionKeys), qᵀ [d][qb]
      * at s[qt ..]. The column maxima go to s[max ..].
      */
-    static void scores8(float[] s, int d, int keys, float[] mask, int maskOff, int qt, int st, int max) {
+    static void scores8(float[] s, int kb, int d, int keys, float[] mask, int maskOff, int qt, int st, int max) {
         final int qb = 2 * VL;
         final FloatVector z = FloatVector.zero(F);
         FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY), m1 = m0, sa, sb;
@@ -408,7 +408,7 @@ final class VectorKernels implements Kernels {
         for (; j + 8 <= keys; j += 8) {
             FloatVector s0a = z, s0b = z, s1a = z, s1b = z, s2a = z, s2b = z, s3a = z, s3b = z;
             FloatVector s4a = z, s4b = z, s5a = z, s5b = z, s6a = z, s6b = z, s7a = z, s7b = z;
-            final int k0 = j * d, k1 = k0 + d, k2 = k1 + d, k3 = k2 + d, k4 = k3 + d, k5 = k4 + d, k6 = k5 + d, k7 = k6 + d; // rows of k
+            final int k0 = kb + j * d, k1 = k0 + d, k2 = k1 + d, k3 = k2 + d, k4 = k3 + d, k5 = k4 + d, k6 = k5 + d, k7 = k6 + d; // rows of k
             for (int c = 0; c < d; c++) {
                 FloatVector q0 = FloatVector.fromArray(F, s, qt + c * qb), q1 = FloatVector.fromArray(F, s, qt + c * qb + VL), x;
                 x = FloatVector.broadcast(F, s[k0 + c]); s0a = x.fma(q0, s0a); s0b = x.fma(q1, s0b);
@@ -440,7 +440,7 @@ final class VectorKernels implements Kernels {
         }
         // the last keys % 8
         for (; j < keys; j++) {
-            final int k0 = j * d;
+            final int k0 = kb + j * d;
             FloatVector s0a = z, s0b = z;
             for (int c = 0; c < d; c++) {
                 FloatVector x = FloatVector.broadcast(F, s[k0 + c]);
@@ -463,14 +463,14 @@ final class VectorKernels implements Kernels {
      * i, 4 keys × two vectors in registers; k [keys][d] at s[0 ..] (see attentionKeys), qᵀ [d][qb]
      * at s[qt ..]. The column maxima go to s[max ..].
      */
-    static void scores4(float[] s, int d, int keys, float[] mask, int maskOff, int qt, int st, int max) {
+    static void scores4(float[] s, int kb, int d, int keys, float[] mask, int maskOff, int qt, int st, int max) {
         final int qb = 2 * VL;
         final FloatVector z = FloatVector.zero(F);
         FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY), m1 = m0, sa, sb;
         int j = 0;
         for (; j + 4 <= keys; j += 4) {
             FloatVector s0a = z, s0b = z, s1a = z, s1b = z, s2a = z, s2b = z, s3a = z, s3b = z;
-            final int k0 = j * d, k1 = k0 + d, k2 = k1 + d, k3 = k2 + d; // rows of k
+            final int k0 = kb + j * d, k1 = k0 + d, k2 = k1 + d, k3 = k2 + d; // rows of k
             for (int c = 0; c < d; c++) {
                 FloatVector q0 = FloatVector.fromArray(F, s, qt + c * qb), q1 = FloatVector.fromArray(F, s, qt + c * qb + VL), x;
                 x = FloatVector.broadcast(F, s[k0 + c]); s0a = x.fma(q0, s0a); s0b = x.fma(q1, s0b);
@@ -490,7 +490,7 @@ final class VectorKernels implements Kernels {
         }
         // the last keys % 4
         for (; j < keys; j++) {
-            final int k0 = j * d;
+            final int k0 = kb + j * d;
             FloatVector s0a = z, s0b = z;
             for (int c = 0; c < d; c++) {
                 FloatVector x = FloatVector.broadcast(F, s[k0 + c]);
@@ -601,7 +601,7 @@ final class VectorKernels implements Kernels {
 
     @Override
     public int attentionScratch(int d, int keys) {
-        return 2 * keys * d + 2 * VL * (d + keys + 2 + KU);
+        return Aligned.lines(2 * keys * d) + 2 * VL * (d + keys + 2 + KU);
     }
 
     // ---------------------------------------------------------------- LayerNorm

@@ -87,12 +87,35 @@ class ColdStartTest {
                     CpuBackend.Linear l = be.pack(n, k, w, b);
                     for (Epilogue e : Epilogue.values()) {
                         float[] yv = new float[m * n], yt = new float[m * n];
-                        vector.linear(x, k, l.weight(), l.bias(), yv, n, 0, m, 0, l.panels(), e, new float[vector.linearScratch()]);
-                        twin.linear(x, k, l.weight(), l.bias(), yt, n, 0, m, 0, l.panels(), e, new float[twin.linearScratch()]);
+                        float[] sv = slot(vector.linearScratch()), st = slot(twin.linearScratch());
+                        vector.linear(x, k, l.weight(), l.offset(), l.bias(), yv, n, 0, m, 0, l.panels(), e, sv, S0);
+                        twin.linear(x, k, l.weight(), l.offset(), l.bias(), yt, n, 0, m, 0, l.panels(), e, st, S0);
                         assertArrayEquals(bits(yv), bits(yt), m + "×" + k + "→" + n + " " + e + " std " + std);
+                        outsideUntouched(sv, vector.linearScratch());
+                        outsideUntouched(st, twin.linearScratch());
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Where scratch slots start in these tests: not 0, as the backend's workers' slots in a shared array do not
+     * (CpuBackend.scratch), and not on a line boundary.
+     */
+    private static final int S0 = 21;
+
+    /** A scratch slot of {@code size} floats from {@link #S0}, in an array of NaNs with room past its end. */
+    private static float[] slot(int size) {
+        float[] s = new float[S0 + size + 40];
+        java.util.Arrays.fill(s, Float.NaN);
+        return s;
+    }
+
+    /** The kernels kept to their slot: nothing before S0 or past S0 + size was written. */
+    private static void outsideUntouched(float[] s, int size) {
+        for (int i = 0; i < s.length; i++) {
+            if (i < S0 || i >= S0 + size) assertTrue(Float.isNaN(s[i]), "scratch index " + i + " outside the slot [" + S0 + ", " + (S0 + size) + ") was written");
         }
     }
 
@@ -138,16 +161,18 @@ class ColdStartTest {
                 for (int j = keys; j < seq; j++) mask[j] = -10000f;
                 float scale = (float) (1 / Math.sqrt(d));
                 float[] cv = new float[seq * hidden], ct = new float[seq * hidden];
-                float[] sv = new float[vector.attentionScratch(d, seq)], st = new float[twin.attentionScratch(d, seq)];
+                float[] sv = slot(vector.attentionScratch(d, seq)), st = slot(twin.attentionScratch(d, seq));
                 for (int h = 0; h < heads; h++) {
-                    vector.attentionKeys(qkv, hidden, d, 0, h * d, keys, sv);
-                    twin.attentionKeys(qkv, hidden, d, 0, h * d, keys, st);
+                    vector.attentionKeys(qkv, hidden, d, 0, h * d, keys, sv, S0);
+                    twin.attentionKeys(qkv, hidden, d, 0, h * d, keys, st, S0);
                     for (int i0 = 0; i0 < seq; i0 += qb) {
-                        vector.attention(qkv, cv, hidden, d, seq, 0, h * d, keys, mask, i0, scale, sv);
-                        twin.attention(qkv, ct, hidden, d, seq, 0, h * d, keys, mask, i0, scale, st);
+                        vector.attention(qkv, cv, hidden, d, seq, 0, h * d, keys, mask, i0, scale, sv, S0);
+                        twin.attention(qkv, ct, hidden, d, seq, 0, h * d, keys, mask, i0, scale, st, S0);
                     }
                 }
                 assertArrayEquals(bits(cv), bits(ct), "d " + d + ", " + seq + " tokens, " + keys + " keys, std " + std);
+                outsideUntouched(sv, vector.attentionScratch(d, seq));
+                outsideUntouched(st, twin.attentionScratch(d, seq));
             }
         }
     }

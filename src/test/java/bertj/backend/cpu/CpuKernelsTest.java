@@ -126,7 +126,7 @@ class CpuKernelsTest {
                         bertj.readers.Tensor.ofFloats(new int[] {n}, b)));
                 CpuBackend.Linear gathered = be.pack(n, k, t.toFloats(), b);
                 assertEquals(gathered.panels(), direct.panels());
-                assertArrayEquals(gathered.weight(), direct.weight(), 0f, k + "x" + n);
+                assertArrayEquals(gathered.packed(), direct.packed(), 0f, k + "x" + n);
                 assertArrayEquals(gathered.bias(), direct.bias(), 0f, k + "x" + n);
             }
         }
@@ -335,6 +335,34 @@ class CpuKernelsTest {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = lo + (hi - lo) * i / (n - 1);
         return x;
+    }
+
+    /**
+     * Packed weights share the backend's store, each matrix at a line boundary (Aligned.SKEW mod 16) with no overlap;
+     * under G1, this JVM's collector, the alignment must be on (were the flags it reads renamed, it would silently
+     * go off and only speed would show it).
+     */
+    @Test
+    void packedWeightsLieOnLineBoundariesOfOneStore() {
+        boolean g1 = java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream().anyMatch(b -> b.getName().startsWith("G1"));
+        if (g1) {
+            assertTrue(Aligned.on(), "G1 in use, yet array alignment is off");
+            assertEquals(12, Aligned.SKEW, "a 16-byte array header puts the first line boundary at index 12");
+        }
+        try (CpuBackend be = new CpuBackend(1)) {
+            CpuBackend.Linear a = be.pack(288, 288, new float[288 * 288], new float[288]);
+            CpuBackend.Linear b = be.pack(70, 33, new float[70 * 33], new float[70]);
+            CpuBackend.Linear c = be.pack(5, 7, new float[35], new float[5]);
+            for (CpuBackend.Linear l : new CpuBackend.Linear[] {a, b, c}) {
+                assertEquals(0, Math.floorMod(l.offset() - Aligned.SKEW, Aligned.LINE), "slot at " + l.offset());
+            }
+            if (Aligned.on()) {
+                assertSame(a.weight(), b.weight());
+                assertSame(b.weight(), c.weight());
+                assertTrue(b.offset() >= a.offset() + a.packed().length && c.offset() >= b.offset() + b.packed().length);
+                assertTrue(a.weight().length * 4L > 1 << 19, "a store array no larger than half G1's smallest region: not humongous");
+            }
+        }
     }
 
     @Test
