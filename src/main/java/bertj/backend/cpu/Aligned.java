@@ -79,6 +79,36 @@ final class Aligned {
         return new float[(int) len];
     }
 
+    /** {@code array} from index {@code at}: a slot of a {@link Store}. */
+    record Slot(float[] array, int at) {
+    }
+
+    /**
+     * Slots of line-aligned floats in a few arrays from {@link #floats} (each a whole heap region or more where
+     * alignment is on; one per slot where it is off), each slot in the first array with room for it, so that small
+     * matrices fill the gaps large ones leave. Safe for concurrent callers.
+     */
+    static final class Store {
+        private final java.util.List<float[]> arrays = new java.util.ArrayList<>();
+        private final java.util.List<int[]> used = new java.util.ArrayList<>();
+
+        /** A zeroed slot of {@code n} floats starting on a line boundary (where alignment is on). */
+        synchronized Slot take(int n) {
+            for (int i = 0; i < arrays.size(); i++) {
+                int[] u = used.get(i);
+                if (u[0] + (long) n <= arrays.get(i).length) {
+                    int at = u[0];
+                    u[0] += lines(n);
+                    return new Slot(arrays.get(i), at);
+                }
+            }
+            float[] a = floats(n);
+            arrays.add(a);
+            used.add(new int[] {SKEW + lines(n)});
+            return new Slot(a, SKEW);
+        }
+    }
+
     /** n rounded up to whole lines. */
     static int lines(int n) {
         return (n + LINE - 1) / LINE * LINE;

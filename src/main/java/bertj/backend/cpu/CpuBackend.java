@@ -302,13 +302,9 @@ public final class CpuBackend implements Backend {
      */
     Linear packInputMajor(int out, int in, float[] weightT, float[] bias) {
         int nr = kernels.panelWidth(), panels = (out + nr - 1) / nr, size = panels * in * nr;
-        float[] packed;
-        int at;
-        synchronized (this) {
-            packed = weightSlot(size);
-            at = weightsUsed;
-            weightsUsed += Aligned.lines(size);
-        }
+        Aligned.Slot slot = weights.take(size);
+        float[] packed = slot.array();
+        int at = slot.at();
         float[] paddedBias = new float[panels * nr];
         for (int p = 0; p < panels; p++) {
             int n0 = p * nr, width = Math.min(nr, out - n0);
@@ -322,13 +318,9 @@ public final class CpuBackend implements Backend {
     /** Packs W [out, in] (row-major) and b [out] into the panel layout. */
     Linear pack(int out, int in, float[] weight, float[] bias) {
         int nr = kernels.panelWidth(), panels = (out + nr - 1) / nr, size = panels * in * nr;
-        float[] packed;
-        int at;
-        synchronized (this) {
-            packed = weightSlot(size);
-            at = weightsUsed;
-            weightsUsed += Aligned.lines(size);
-        }
+        Aligned.Slot slot = weights.take(size);
+        float[] packed = slot.array();
+        int at = slot.at();
         float[] paddedBias = new float[panels * nr];
         for (int n = 0; n < out; n++) {
             int p = n / nr, j = n % nr;
@@ -339,22 +331,8 @@ public final class CpuBackend implements Backend {
         return new Linear(out, in, panels, packed, at, paddedBias);
     }
 
-    /**
-     * The weight store: packed weights lie in a few large arrays from {@link Aligned#floats}, each matrix at a
-     * line-aligned slot from {@link #weightsUsed} on, so that every panel's k rows start a cache line (where
-     * Aligned is on) and a model costs a few humongous arrays rather than one per matrix. Guarded by this.
-     */
-    private float[] weights = new float[0];
-    private int weightsUsed;
-
-    /** The store's array with room for {@code size} floats at {@link #weightsUsed}, a new one if the last is full. */
-    private float[] weightSlot(int size) {
-        if (weightsUsed + (long) size > weights.length) {
-            weights = Aligned.floats(size); // where Aligned is on, a whole heap region or more
-            weightsUsed = Aligned.SKEW;
-        }
-        return weights;
-    }
+    /** Where the packed weights lie: line-aligned slots of a few heap-region-sized arrays (see {@link Aligned}). */
+    private final Aligned.Store weights = new Aligned.Store();
 
     @Override
     public Param vector(Tensor values) {
@@ -473,31 +451,22 @@ public final class CpuBackend implements Backend {
 
     /**
      * Worker {@code worker}'s scratch: room for {@code size} floats from index {@link #scratchAt}[worker] of the array
-     * returned. The workers' slots are line-aligned slices of shared arrays from {@link Aligned#floats} (one array
-     * per worker would cost a heap region each); a worker that needs more takes a new slot, leaving the old one.
+     * returned. The workers' slots are line-aligned slots of shared arrays (one array per worker would cost a heap
+     * region each); a worker that needs more takes a new slot, leaving the old one.
      */
     private float[] scratch(int worker, int size) {
         float[] s = scratch[worker];
         if (s == null || scratchSize[worker] < size) {
             int n = Aligned.lines(Math.max(size, 4096));
-            synchronized (scratchStore) {
-                if (scratchUsed + (long) n > scratchStore[0].length) {
-                    scratchStore[0] = Aligned.floats(n);
-                    scratchUsed = Aligned.SKEW;
-                }
-                s = scratchStore[0];
-                scratchAt[worker] = scratchUsed;
-                scratchUsed += n;
-            }
-            scratch[worker] = s;
+            Aligned.Slot slot = scratchStore.take(n);
+            scratch[worker] = s = slot.array();
+            scratchAt[worker] = slot.at();
             scratchSize[worker] = n;
         }
         return s;
     }
 
-    /** The array scratch slots are taken from (its only element), and the next free index in it. Guarded by the array. */
-    private final float[][] scratchStore = {new float[0]};
-    private int scratchUsed;
+    private final Aligned.Store scratchStore = new Aligned.Store();
 
     // ---------------------------------------------------------------- ops
 
