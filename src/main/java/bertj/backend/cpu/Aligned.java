@@ -6,12 +6,12 @@ import java.lang.management.ManagementFactory;
 
 /**
  * Float arrays whose element {@link #SKEW} starts a 64-byte cache line, so that the 512-bit loads of a packed weight
- * panel (and of attention's score blocks) each read one line instead of straddling two. Measured on a 2-core Intel
- * Xeon with AVX-512 (docs/performance.md): 6 × 4 micro-kernel over a 288-deep panel, one core, 84.6 → 93.0 GFLOP/s
- * at the median with the panel on line boundaries.
+ * panel (and of attention's score blocks) each read one line instead of straddling two. Measured on one core of a
+ * 2-core Intel Xeon with AVX-512 ({@code AlignmentProbe}, docs/performance.md): 4L-288D's products take 1.09–1.10×
+ * as long with their panels 16 bytes off a line, attention 1.05×.
  *
  * <p>Java does not say where an array lies, but HotSpot's G1 collector places an array larger than half a heap
- * region ("humongous") at the start of a region of its own (regions are 1–32 MiB, so aligned far beyond 64 bytes)
+ * region ("humongous") at the start of a region of its own (regions are 1 MiB or more, aligned to their size)
  * and keeps it at a region start; element i then lies base + 4·i bytes past that boundary, base being the array
  * header (16 bytes, 12 with compact object headers). {@link #floats} therefore allocates at least that much.
  * What this assumes is read from the JVM's flags once (G1 in use, its region size, the header layout); where any of
