@@ -158,9 +158,10 @@ final class VectorKernels implements Kernels {
     /*
      * The 2-vector kernels read the first two vectors of each packed k row, NR floats apart. NR must stay a constant
      * in their k loops: C2 eliminates the range checks of w's loads only where wo steps by a constant (it rewrites wo
-     * as wOff + k · NR). With the stride passed as a parameter (as it was for a day) every load kept its check, and
-     * the 6-row AVX2 kernel took 1.10–1.16× as long (one core of an AMD Zen 3, 288 → 864 over 384 rows, medians of
-     * 250 interleaved repetitions of both versions, five runs; docs/performance.md); on AVX2 every product runs them.
+     * as wOff + k · NR). With the stride passed as a parameter (as it was for a day) the loads keep their checks (so
+     * the timing says; the generated code was not inspected), and the 6-row AVX2 kernel took 1.10–1.16× as long
+     * (one core of an AMD Zen 3, 288 → 864 over 384 rows, medians of 250 interleaved repetitions of both versions,
+     * five runs; docs/performance.md); on AVX2 every product runs these kernels.
      */
     private static void kernel12(float[] a, int aOff, int lda, float[] w, int wOff, int kdim, float[] bias, int bOff,
                                 float[] c, int cOff, int ldc) {
