@@ -107,4 +107,40 @@ class CpuBackendParityTest {
             for (int i = 0; i < first.length; i++) assertArrayEquals(first[i], again[i], 0.0, "output " + i);
         }
     }
+
+    @Test
+    void fineAndCoarseTaskSplitsGiveBitIdenticalOutputs() {
+        // CpuBackend.fineTasks cuts small products into single panels and single row blocks; the coarse split into
+        // groups of them must give the same bits (the same FMA chain per output), with every output written: the
+        // workspace is poisoned with NaN before each fine pass. Shapes: 3 × 37 (111 rows, panels-first at every
+        // K = 288 product), one token, 20 tokens (4 row blocks: panels only), 160 tokens (27 blocks, rows shared out).
+        LoadedModel m = model(odd);
+        Batch[] batches = {ReferenceFile.read(odd).batch(), ReferenceFile.read(one).batch(), tokens(20), tokens(160)};
+        boolean before = CpuBackend.fineTasks;
+        try (BertEncoder e = new BertEncoder(m.weights(), new CpuBackend(2, new VectorKernels()))) {
+            for (Batch b : batches) {
+                CpuBackend.fineTasks = false;
+                double[][] coarse = outputs(e, b);
+                ((CpuBackend) e.backend()).poison();
+                CpuBackend.fineTasks = true;
+                double[][] fine = outputs(e, b);
+                for (int i = 0; i < coarse.length; i++) {
+                    assertArrayEquals(coarse[i], fine[i], 0.0, b.size() + " x " + b.seqLen() + ", output " + i);
+                }
+            }
+        } finally {
+            CpuBackend.fineTasks = before;
+        }
+    }
+
+    /** One sequence of {@code n} real tokens, ids from a fixed seed. */
+    private static Batch tokens(int n) {
+        java.util.Random r = new java.util.Random(n);
+        int[] ids = new int[n], types = new int[n], mask = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = 1000 + r.nextInt(20000);
+            mask[i] = 1;
+        }
+        return new Batch(1, n, ids, types, mask);
+    }
 }
