@@ -644,8 +644,9 @@ public final class CpuBackend implements Backend {
      * tasks of one panel each (and a share of the rows, up to {@link #FINE_TASKS_PER_THREAD} tasks per thread), and
      * with add &amp; LayerNorm, where tasks own whole rows, one row block each while the blocks are no more than that.
      * The tasks are dealt out one by one; with 4 per thread of 1–3 panels (or row blocks) each, as before, the
-     * thread that took the last one often finished a panel or two after the other, idle. Measured 1.05–1.06× a
-     * whole pass at 32–192 tokens, neutral from 256 rows on (docs/performance.md). The bits are the same either
+     * thread that took the last one often finished a panel or two after the other, idle. Measured on a Zen 4: a
+     * whole 4L-288D pass 1.02–1.07× at 32–192 tokens (MiniLM 1.01–1.02×), neutral from 256 rows on
+     * (docs/performance.md). The bits are the same either
      * way: every output is the same chain of FMAs, and a row's LayerNorm the same sums. Not final so that
      * {@code TaskSplitProbe} can alternate it within one process; {@code -Dbertj.cpu.fineTasks=false} turns it off.
      */
@@ -685,20 +686,20 @@ public final class CpuBackend implements Backend {
             // while (a shared machine) delays the loop by a fraction of a task, a multiple of the thread count, and
             // few enough rows per task that its slice of x (rows × K floats) stays in L2 across the panels.
             int target = threads == 1 ? 1 : 4 * threads, fine = FINE_TASKS_PER_THREAD * threads;
-            boolean small = threads > 1 && fineTasks;
+            boolean cutFine = threads > 1 && fineTasks;
             int l2Blocks = Math.max(1, (256 * 1024) / (4 * l.in()) / mr), fewest = (blocks + l2Blocks - 1) / l2Blocks;
             if (!wholeRows && PANELS_FIRST && fewest == 1 && target > 1) {
                 // all rows in one task's budget: panel groups (see PANELS_FIRST), and row groups too where the
                 // panels are fewer than the target (288 outputs are 5 panels of 64 on AVX-512: 3 + 2 per thread)
-                panelTasks = Math.min(l.panels(), small ? fine : target);
+                panelTasks = Math.min(l.panels(), cutFine ? fine : target);
                 rowTasks = Math.min(blocks, (target + panelTasks - 1) / panelTasks);
-                if (small) { // single panels (see fineTasks), their rows split only in shares of 4 blocks or more
+                if (cutFine) { // single panels (see fineTasks), their rows split only in shares of 4 blocks or more
                     rowTasks = Math.max(1, Math.min((fine + panelTasks - 1) / panelTasks, blocks / 4));
                 }
                 tasks = rowTasks * panelTasks;
                 return;
             }
-            if (small && wholeRows && blocks <= fine) { // a row block per task (see fineTasks)
+            if (cutFine && wholeRows && blocks <= fine) { // a row block per task (see fineTasks)
                 rowTasks = tasks = blocks;
                 panelTasks = 1;
                 return;
