@@ -77,7 +77,8 @@ public final class Compare {
         return ms.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
-    static Batch randomBatch(int vocab, int types, int batch, int seq, long seed) {
+    /** Full-length rows of random ids in [0, vocab) and random token types in [0, types). */
+    public static Batch randomBatch(int vocab, int types, int batch, int seq, long seed) {
         Random r = new Random(seed);
         int n = batch * seq;
         int[] ids = new int[n], tt = new int[n], mask = new int[n];

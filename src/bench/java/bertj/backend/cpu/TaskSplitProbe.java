@@ -1,6 +1,7 @@
 package bertj.backend.cpu;
 
 import bertj.backend.Batch;
+import bertj.bench.Compare;
 import bertj.encoder.BertEncoder;
 import bertj.model.LoadedModel;
 import bertj.model.ModelLoader;
@@ -24,14 +25,8 @@ public final class TaskSplitProbe {
         int b = Integer.parseInt(args[1]), s = Integer.parseInt(args[2]);
         int blocks = args.length > 3 ? Integer.parseInt(args[3]) : 20, threads = args.length > 4 ? Integer.parseInt(args[4]) : 2;
         CpuBackend.endColdStart();
-        java.util.Random r = new java.util.Random(1);
-        int[] ids = new int[b * s], types = new int[b * s], mask = new int[b * s];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = r.nextInt(Math.min(30522, m.config().vocabSize()));
-            mask[i] = 1;
-        }
-        Batch batch = new Batch(b, s, ids, types, mask);
         var c = m.config();
+        Batch batch = Compare.randomBatch(Math.min(30522, c.vocabSize()), c.typeVocabSize(), b, s, 1);
         long h = c.hiddenSize(), flops = 2L * b * s * c.numLayers() * (4 * h * h + 2 * h * c.intermediateSize());
         int per = (int) Math.max(3, Math.min(200, 0.3 * 100e9 / flops)); // ~0.3 s per block at 100 GFLOP/s
         boolean[] modes = {false, true};

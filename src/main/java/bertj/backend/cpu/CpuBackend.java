@@ -646,9 +646,10 @@ public final class CpuBackend implements Backend {
      * The tasks are dealt out one by one; with 4 per thread of 1–3 panels (or row blocks) each, as before, the
      * thread that took the last one often finished a panel or two after the other, idle. Measured on a Zen 4: a
      * whole 4L-288D pass 1.02–1.07× at 32–192 tokens (MiniLM 1.01–1.02×), neutral from 256 rows on
-     * (docs/performance.md). The bits are the same either
-     * way: every output is the same chain of FMAs, and a row's LayerNorm the same sums. Not final so that
-     * {@code TaskSplitProbe} can alternate it within one process; {@code -Dbertj.cpu.fineTasks=false} turns it off.
+     * (docs/performance.md). The bits are the same either way: every output is the same chain of FMAs, and a row's
+     * LayerNorm the same sums. Not final so that {@code TaskSplitProbe} can alternate it within one process (other
+     * backends in the JVM then change only their split, not their results); {@code -Dbertj.cpu.fineTasks=false}
+     * turns it off.
      */
     static volatile boolean fineTasks = Boolean.parseBoolean(System.getProperty("bertj.cpu.fineTasks", "true"));
 
@@ -691,11 +692,10 @@ public final class CpuBackend implements Backend {
             if (!wholeRows && PANELS_FIRST && fewest == 1 && target > 1) {
                 // all rows in one task's budget: panel groups (see PANELS_FIRST), and row groups too where the
                 // panels are fewer than the target (288 outputs are 5 panels of 64 on AVX-512: 3 + 2 per thread)
+                // with fineTasks single panels, their rows split only in shares of 4 blocks or more
                 panelTasks = Math.min(l.panels(), cutFine ? fine : target);
-                rowTasks = Math.min(blocks, (target + panelTasks - 1) / panelTasks);
-                if (cutFine) { // single panels (see fineTasks), their rows split only in shares of 4 blocks or more
-                    rowTasks = Math.max(1, Math.min((fine + panelTasks - 1) / panelTasks, blocks / 4));
-                }
+                rowTasks = cutFine ? Math.max(1, Math.min((fine + panelTasks - 1) / panelTasks, blocks / 4))
+                        : Math.min(blocks, (target + panelTasks - 1) / panelTasks);
                 tasks = rowTasks * panelTasks;
                 return;
             }
