@@ -46,10 +46,10 @@ class SquadReferenceTest {
     }
 
     static final QaSettings SMALL = new QaSettings(64, 24, 16, 7, 5);
+    static final QaSettings TINY = new QaSettings(32, 5, 8, 20, 30);
 
     /** Offsets of the padded positions' logits against the real ones' (which are N(0, 3²)), NVIDIA decoding. */
     private static final double[] PADDING_OFFSETS = {-7.5, -5, -2.5, 0, 2.5};
-    static final QaSettings TINY = new QaSettings(32, 5, 8, 20, 30);
 
     @Test
     void runSquadDefaults() throws IOException {
